@@ -1,0 +1,3 @@
+from officine.cli.main import run
+
+run()

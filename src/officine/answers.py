@@ -1,0 +1,115 @@
+"""Answers to the catalogue's questions and accepted exceptions, from a YAML or JSON file."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from officine.catalogue.model import Catalogue
+from officine.errors import UserError
+
+
+class AcceptedException(BaseModel):
+    """A measure set aside on purpose: who decided, why, when, until when."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    measure: str
+    justification: str = Field(min_length=10)
+    by: str = Field(min_length=2)
+    date: dt.date
+    until: dt.date | None = None
+
+    @field_validator("justification", "by")
+    @classmethod
+    def _not_blank(cls, v: str) -> str:
+        if not v.strip():
+            raise ValueError("ne doit pas être vide")
+        return v.strip()
+
+
+class AnswersFile(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    version: int = 1
+    answered_by: str | None = None
+    answered_at: dt.date | None = None
+    answers: dict[str, str] = Field(default_factory=dict)
+    exceptions: list[AcceptedException] = Field(default_factory=list)
+
+
+@dataclass
+class Answers:
+    values: dict[str, str] = field(default_factory=dict)  # question id -> choice value
+    exceptions: dict[str, AcceptedException] = field(default_factory=dict)
+    answered_by: str | None = None
+    answered_at: dt.date | None = None
+
+    def for_measure(self, measure_id: str) -> dict[str, str]:
+        prefix = measure_id + "."
+        return {q: v for q, v in self.values.items() if q.startswith(prefix)}
+
+
+def _bad(path: Path, why: str) -> UserError:
+    return UserError(
+        f"Le fichier de réponses {path} est invalide : {why}. Corrigez-le puis relancez ; "
+        "rien n'a été enregistré."
+    )
+
+
+def parse_answers(data: Any, catalogue: Catalogue, path: Path) -> Answers:
+    if data is None:
+        return Answers()
+    try:
+        parsed = AnswersFile.model_validate(data)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        where = ".".join(str(p) for p in err["loc"])
+        raise _bad(path, f"{where} : {err['msg']}") from exc
+    if parsed.version != 1:
+        raise _bad(path, f"version {parsed.version} inconnue (seule la version 1 existe)")
+    questions = {q.id: q for p in catalogue.practices for m in p.measures for q in m.questions}
+    measures = {m.id for p in catalogue.practices for m in p.measures}
+    values: dict[str, str] = {}
+    for qid, raw in parsed.answers.items():
+        question = questions.get(qid)
+        if question is None:
+            raise _bad(
+                path, f"la question « {qid} » n'existe pas dans le catalogue (voir « officine catalogue »)"
+            )
+        value = str(raw).strip()
+        allowed = [c.value for c in question.choices]
+        if value not in allowed:
+            raise _bad(
+                path,
+                f"réponse « {value} » impossible pour {qid} ; réponses possibles : " + ", ".join(allowed),
+            )
+        values[qid] = value
+    exceptions: dict[str, AcceptedException] = {}
+    for exc_item in parsed.exceptions:
+        if exc_item.measure not in measures:
+            raise _bad(path, f"l'exception vise la mesure « {exc_item.measure} », qui n'existe pas")
+        if exc_item.until is not None and exc_item.until < exc_item.date:
+            raise _bad(path, f"l'exception de {exc_item.measure} finit avant d'avoir commencé")
+        exceptions[exc_item.measure] = exc_item
+    return Answers(values, exceptions, parsed.answered_by, parsed.answered_at)
+
+
+def load_answers(path: Path, catalogue: Catalogue) -> Answers:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError as exc:
+        raise UserError(f"Le fichier de réponses {path} est introuvable. Vérifiez le chemin.") from exc
+    except (OSError, UnicodeDecodeError) as exc:
+        raise _bad(path, f"lecture impossible ({exc})") from exc
+    try:
+        data = json.loads(text) if path.suffix.lower() == ".json" else yaml.safe_load(text)
+    except (json.JSONDecodeError, yaml.YAMLError) as exc:
+        raise _bad(path, f"syntaxe incorrecte ({str(exc).splitlines()[0]})") from exc
+    return parse_answers(data, catalogue, path)

@@ -1,0 +1,77 @@
+"""OpenSSH server: effective settings from `sshd -T` (root), else the configuration files."""
+
+from __future__ import annotations
+
+import fnmatch
+
+from officine.collectors.linux.common import packages
+from officine.collectors.registry import CollectContext, collector
+from officine.facts import Fact, not_applicable, observed, unknown_from
+from officine.host.base import Host, Observation
+from officine.parsers.ssh import parse_sshd_config_lines, parse_sshd_effective
+
+DEFAULTS = {
+    "permitrootlogin": "prohibit-password",
+    "passwordauthentication": "yes",
+    "kbdinteractiveauthentication": "yes",
+    "permitemptypasswords": "no",
+}
+KEYS = tuple(DEFAULTS)
+
+
+def _files(host: Host, path: str, used: list[Observation], depth: int = 0) -> list[tuple[str, str]]:
+    """Configuration pairs in the order sshd reads them (Include expanded, first value wins)."""
+    obs = host.read_file(path)
+    used.append(obs)
+    if not obs.ok or depth > 4:
+        return []
+    pairs: list[tuple[str, str]] = []
+    in_match = False
+    for key, value in parse_sshd_config_lines(obs.output or ""):
+        if key == "match":
+            in_match = value.lower() != "all"
+            continue
+        if key == "include":
+            for pattern in value.split():
+                full = pattern if pattern.startswith("/") else f"/etc/ssh/{pattern}"
+                directory, _, glob = full.rpartition("/")
+                listing = host.list_dir(directory)
+                used.append(listing)
+                for entry in listing.entries or []:
+                    if fnmatch.fnmatch(entry, glob):
+                        pairs += _files(host, f"{directory}/{entry}", used, depth + 1)
+            continue
+        if not in_match:  # Match blocks only apply to some connections: ignored for the global value
+            pairs.append((key, value))
+    return pairs
+
+
+@collector("linux.ssh", platforms=("linux",), facts=("ssh.server",))
+def collect(host: Host, ctx: CollectContext) -> dict[str, Fact]:
+    pkgs = packages(host)
+    if pkgs.installed is None:
+        return {"ssh.server": unknown_from(pkgs.obs, "liste des logiciels installés")}
+    if not pkgs.has("openssh-server"):
+        return {"ssh.server": not_applicable("pas de serveur SSH installé", pkgs.obs)}
+    effective = host.run(["sshd", "-T"], timeout=10)
+    if effective.ok and effective.exit_code == 0:
+        config = parse_sshd_effective(effective.output or "")
+        if all(k in config for k in ("permitrootlogin", "passwordauthentication")):
+            return {
+                "ssh.server": observed(
+                    {"source": "effective", **{k: config.get(k, DEFAULTS[k]) for k in KEYS}},
+                    effective,
+                    pkgs.obs,
+                )
+            }
+    used: list[Observation] = [pkgs.obs, effective]
+    pairs = _files(host, "/etc/ssh/sshd_config", used)
+    if not used[2].ok:
+        return {"ssh.server": unknown_from(used[2], "/etc/ssh/sshd_config")}
+    values = dict(DEFAULTS)
+    seen: set[str] = set()
+    for key, value in pairs:
+        if key in KEYS and key not in seen:
+            values[key] = value.lower()
+            seen.add(key)
+    return {"ssh.server": observed({"source": "files", **values}, *used)}

@@ -1,0 +1,287 @@
+"""evaluate(): catalogue + snapshots + answers -> assessment. Pure: no I/O, no clock."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+from officine.answers import AcceptedException, Answers
+from officine.catalogue.loader import Messages
+from officine.catalogue.model import Catalogue, Measure, Severity, Verdict
+from officine.checks.base import COMBINED_RANK, CheckContext, CheckSpec, FactUnavailable, Outcome
+from officine.facts import FactStatus
+from officine.reference import Reference
+from officine.snapshot import Snapshot
+
+SEVERITY_WEIGHT = {Severity.critical: 4, Severity.high: 3, Severity.medium: 2, Severity.low: 1}
+CREDIT = {Verdict.passed: 1.0, Verdict.warn: 0.5}  # unknown and needs_answer earn nothing
+PRIORITY_COUNT = 5
+PRIORITY_VERDICT = {Verdict.fail: 0, Verdict.unknown: 1, Verdict.needs_answer: 2, Verdict.warn: 3}
+
+
+@dataclass
+class Evidence:
+    source: str  # "machine" or "answer"
+    verdict: Verdict
+    text: str
+    host: str | None = None
+    snapshot_id: str | None = None
+    collected_at: str | None = None
+    reason: str | None = None
+    values: dict[str, Any] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "source": self.source,
+            "verdict": self.verdict.value,
+            "text": self.text,
+            "host": self.host,
+            "snapshot_id": self.snapshot_id,
+            "collected_at": self.collected_at,
+            "reason": self.reason,
+            "values": self.values,
+        }
+
+
+@dataclass
+class MeasureResult:
+    measure: Measure
+    practice_id: str
+    verdict: Verdict
+    evidence: list[Evidence]
+    remediation: str
+    exception: AcceptedException | None = None
+    exception_expired: bool = False
+
+    @property
+    def excepted(self) -> bool:
+        return self.exception is not None and not self.exception_expired
+
+    def to_json(self) -> dict[str, Any]:
+        m = self.measure
+        return {
+            "id": m.id,
+            "practice": self.practice_id,
+            "title": m.title,
+            "severity": m.severity.value,
+            "verification": m.verification,
+            "verdict": self.verdict.value,
+            "evidence": [e.to_json() for e in self.evidence],
+            "remediation": self.remediation,
+            "action": m.action,
+            "why": m.why,
+            "exception": None
+            if self.exception is None
+            else {**self.exception.model_dump(mode="json"), "expired": self.exception_expired},
+        }
+
+
+@dataclass
+class PracticeResult:
+    id: str
+    title: str
+    score: int | None
+    counts: dict[str, int]
+
+    def to_json(self) -> dict[str, Any]:
+        return {"id": self.id, "title": self.title, "score": self.score, "counts": self.counts}
+
+
+@dataclass
+class Assessment:
+    score: int | None
+    practices: list[PracticeResult]
+    measures: list[MeasureResult]
+    priorities: list[MeasureResult]
+    evaluated_on: date
+    catalogue_version: str
+    hosts: list[dict[str, Any]]
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "score": self.score,
+            "evaluated_on": self.evaluated_on.isoformat(),
+            "catalogue_version": self.catalogue_version,
+            "hosts": self.hosts,
+            "practices": [p.to_json() for p in self.practices],
+            "measures": [m.to_json() for m in self.measures],
+            "priorities": [
+                {
+                    "id": m.measure.id,
+                    "title": m.measure.title,
+                    "verdict": m.verdict.value,
+                    "action": m.measure.action,
+                }
+                for m in self.priorities
+            ],
+        }
+
+
+def _score(results: list[MeasureResult]) -> int | None:
+    total = earned = 0.0
+    for r in results:
+        if r.verdict is Verdict.not_applicable or r.excepted:
+            continue  # set aside: out of the denominator, never silently (listed everywhere)
+        weight = SEVERITY_WEIGHT[r.measure.severity]
+        total += weight
+        earned += weight * CREDIT.get(r.verdict, 0.0)
+    return round(100 * earned / total) if total else None
+
+
+def _unavailable(exc: FactUnavailable, messages: Messages) -> Outcome:
+    fact = exc.fact
+    if fact is not None and fact.status is FactStatus.not_applicable:
+        return Outcome(Verdict.not_applicable, "fact_not_applicable", {"detail": fact.detail or ""})
+    reason = fact.reason if fact is not None and fact.reason else "not_recorded"
+    why = messages.unknown_reasons.get(reason, reason)
+    detail = fact.detail if fact is not None and fact.detail else exc.name
+    return Outcome(Verdict.unknown, "fact_unknown", {"why": why, "detail": detail, "fact": exc.name})
+
+
+def _host_outcome(
+    measure: Measure,
+    spec: CheckSpec | None,
+    snap: Snapshot,
+    answers: Answers,
+    reference: Reference,
+    messages: Messages,
+) -> Outcome:
+    if measure.verification == "question":
+        raise AssertionError("question measures have no machine outcome")
+    if snap.platform not in measure.platforms or spec is None:
+        if measure.verification == "mixed":
+            ctx = CheckContext(
+                measure, {}, answers.for_measure(measure.id), snap.platform, snap.collected_at, reference
+            )
+            return ctx.answer_or_needs()
+        return Outcome(Verdict.unknown, "no_check_for_platform", {"platform": snap.platform})
+    ctx = CheckContext(
+        measure, snap.facts, answers.for_measure(measure.id), snap.platform, snap.collected_at, reference
+    )
+    try:
+        return spec.func(ctx)
+    except FactUnavailable as exc:
+        outcome = _unavailable(exc, messages)
+        return (
+            ctx.with_answer(outcome)
+            if measure.verification == "mixed" and outcome.verdict is Verdict.unknown
+            else outcome
+        )
+
+
+def _answer_evidence(measure: Measure, answers: Answers) -> list[Evidence]:
+    evidence = []
+    for q in measure.questions:
+        value = answers.values.get(q.id)
+        if value is None:
+            continue
+        choice = next(c for c in q.choices if c.value == value)
+        who = answers.answered_by or q.audience
+        when = f", le {answers.answered_at.isoformat()}" if answers.answered_at else ""
+        evidence.append(
+            Evidence(
+                "answer",
+                choice.verdict,
+                f"{q.text} — réponse ({who}{when}) : « {choice.label} »",
+                reason="answer",
+                values={"question": q.id, "answer": value},
+            )
+        )
+    return evidence
+
+
+def evaluate(
+    catalogue: Catalogue,
+    snapshots: list[Snapshot],
+    answers: Answers,
+    checks: dict[str, CheckSpec],
+    messages: Messages,
+    reference: Reference,
+    today: date,
+) -> Assessment:
+    """Judge every measure of the catalogue. `today` decides whether exceptions have expired."""
+    results: list[MeasureResult] = []
+    practices: list[PracticeResult] = []
+    for practice in catalogue.practices:
+        practice_results = []
+        for measure in practice.measures:
+            evidence: list[Evidence] = []
+            if measure.verification == "question":
+                ctx = CheckContext(measure, {}, answers.for_measure(measure.id), "", datetime.min, reference)
+                verdict = ctx.answer_or_needs().verdict
+                if verdict is Verdict.needs_answer:
+                    evidence.append(
+                        Evidence(
+                            "answer",
+                            verdict,
+                            messages.generic.get("needs_answer", "Question à renseigner."),
+                            reason="needs_answer",
+                        )
+                    )
+            elif not snapshots:
+                verdict = Verdict.unknown
+                evidence.append(
+                    Evidence(
+                        "machine",
+                        verdict,
+                        messages.generic.get("no_snapshot", "Aucun poste audité."),
+                        reason="no_snapshot",
+                    )
+                )
+            else:
+                verdicts = []
+                for snap in snapshots:
+                    outcome = _host_outcome(
+                        measure, checks.get(measure.id), snap, answers, reference, messages
+                    )
+                    verdicts.append(outcome.verdict)
+                    evidence.append(
+                        Evidence(
+                            "machine",
+                            outcome.verdict,
+                            messages.evidence(measure.id, outcome.reason, outcome.values),
+                            host=snap.hostname,
+                            snapshot_id=snap.snapshot_id,
+                            collected_at=snap.collected_at.isoformat(),
+                            reason=outcome.reason,
+                            values=outcome.values,
+                        )
+                    )
+                verdict = max(verdicts, key=lambda v: COMBINED_RANK[v])
+            evidence += _answer_evidence(measure, answers)
+            exception = answers.exceptions.get(measure.id)
+            platform = next((s.platform for s in snapshots), None)
+            result = MeasureResult(
+                measure,
+                practice.id,
+                verdict,
+                evidence,
+                measure.fix.for_platform(platform),
+                exception,
+                exception is not None and exception.until is not None and exception.until < today,
+            )
+            practice_results.append(result)
+        counts: dict[str, int] = {}
+        for r in practice_results:
+            counts[r.verdict.value] = counts.get(r.verdict.value, 0) + 1
+        practices.append(PracticeResult(practice.id, practice.title, _score(practice_results), counts))
+        results += practice_results
+    order = {m.id: i for i, m in enumerate(m for p in catalogue.practices for m in p.measures)}
+    candidates = [r for r in results if r.verdict in PRIORITY_VERDICT and not r.excepted]
+    candidates.sort(
+        key=lambda r: (-SEVERITY_WEIGHT[r.measure.severity], PRIORITY_VERDICT[r.verdict], order[r.measure.id])
+    )
+    hosts = [
+        {
+            "hostname": s.hostname,
+            "platform": s.platform,
+            "snapshot_id": s.snapshot_id,
+            "collected_at": s.collected_at.isoformat(),
+            "mode": s.mode,
+        }
+        for s in snapshots
+    ]
+    return Assessment(
+        _score(results), practices, results, candidates[:PRIORITY_COUNT], today, catalogue.version, hosts
+    )

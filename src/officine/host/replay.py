@@ -1,0 +1,40 @@
+"""A Host that answers from a snapshot's recorded observations."""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Iterable
+
+from officine.host.base import Host, Observation, ObsKind, ObsStatus, observation_key
+
+
+class ReplayHost(Host):
+    def __init__(self, observations: Iterable[Observation], platform: str, live: bool) -> None:
+        super().__init__()
+        self._recorded = {o.key: o for o in observations}
+        self.platform = platform
+        self.live = live
+
+    def _lookup(self, kind: ObsKind, target: list[str] | str) -> Observation:
+        key = observation_key(kind, target)
+        found = self._recorded.get(key)
+        if found is not None:
+            return copy.deepcopy(found)
+        return Observation(
+            kind=kind,
+            target=target,
+            status=ObsStatus.not_recorded,
+            detail="absent de l'instantané",
+        )
+
+    def _run(self, argv: list[str], timeout: float, exec_argv: list[str] | None) -> Observation:
+        return self._lookup("command", argv)
+
+    def _read_file(self, path: str, max_bytes: int) -> Observation:
+        return self._lookup("file", path)
+
+    def _list_dir(self, path: str) -> Observation:
+        return self._lookup("dir", path)
+
+    def _stat(self, path: str) -> Observation:
+        return self._lookup("stat", path)

@@ -1,0 +1,71 @@
+"""Reference data used by checks (operating system lifecycles), loaded once from the package."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from functools import cache
+from importlib import resources
+from typing import Any
+
+import yaml
+
+
+@dataclass(frozen=True)
+class Release:
+    family: str
+    version: str
+    name: str | None
+    support_end: date | None
+    extended_end: date | None
+    extended_kind: str | None
+
+
+@dataclass(frozen=True)
+class Reference:
+    data_as_of: date
+    linux: dict[str, list[Release]]
+    raw: dict[str, Any]
+
+    def linux_release(self, distro: str, version_id: str | None) -> Release | None:
+        if not version_id:
+            return None
+        for release in self.linux.get(distro, []):
+            if release.version == version_id:
+                return release
+        major = version_id.split(".")[0]
+        for release in self.linux.get(distro, []):  # RHEL-like: VERSION_ID "9.4" matches "9"
+            if release.version == major and distro in MAJOR_MATCH:
+                return release
+        return None
+
+
+MAJOR_MATCH = ("rhel", "rocky", "almalinux", "centos", "linuxmint")
+
+
+def _date(value: Any) -> date | None:
+    if value in (None, ""):
+        return None
+    if isinstance(value, date):
+        return value
+    return date.fromisoformat(str(value))
+
+
+@cache
+def load_reference() -> Reference:
+    text = resources.files("officine.data").joinpath("os_lifecycle.yaml").read_text(encoding="utf-8")
+    raw = yaml.safe_load(text)
+    linux: dict[str, list[Release]] = {}
+    for family, block in (raw.get("linux") or {}).items():
+        linux[family] = [
+            Release(
+                family,
+                str(r["version"]),
+                r.get("name"),
+                _date(r.get("support_end")),
+                _date(r.get("extended_end")),
+                r.get("extended_kind"),
+            )
+            for r in block.get("releases", [])
+        ]
+    return Reference(_date(raw["data_as_of"]) or date.min, linux, raw)

@@ -1,0 +1,1 @@
+"""Rendering of assessments for people (terminal; later HTML and PDF)."""

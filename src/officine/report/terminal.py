@@ -1,0 +1,95 @@
+"""The French audit report in a terminal (Rich)."""
+
+from __future__ import annotations
+
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+from rich.text import Text
+
+from officine.catalogue.loader import Messages
+from officine.catalogue.model import Verdict
+from officine.evaluate import Assessment, MeasureResult
+
+STYLE = {
+    Verdict.passed: "green",
+    Verdict.warn: "yellow",
+    Verdict.fail: "bold red",
+    Verdict.unknown: "magenta",
+    Verdict.needs_answer: "cyan",
+    Verdict.not_applicable: "dim",
+}
+SYMBOL = {
+    Verdict.passed: "✔",
+    Verdict.warn: "!",
+    Verdict.fail: "✘",
+    Verdict.unknown: "?",
+    Verdict.needs_answer: "✎",
+    Verdict.not_applicable: "–",
+}
+
+
+def _label(messages: Messages, verdict: Verdict) -> Text:
+    return Text(
+        f"{SYMBOL[verdict]} {messages.verdicts.get(verdict.value, verdict.value)}", style=STYLE[verdict]
+    )
+
+
+def _score(score: int | None) -> str:
+    return "—" if score is None else f"{score}/100"
+
+
+def render(assessment: Assessment, messages: Messages, console: Console, verbose: bool = True) -> None:
+    hosts = ", ".join(
+        f"{h['hostname']} ({h['collected_at'][:16].replace('T', ' ')})" for h in assessment.hosts
+    )
+    console.rule("[bold]Bilan de cybersécurité de l'officine")
+    console.print(f"Poste(s) audité(s) : {escape(hosts) or 'aucun'}")
+    console.print(
+        f"Note globale : [bold]{_score(assessment.score)}[/bold]  "
+        "(les points non vérifiables ou sans réponse ne comptent pas comme acquis)"
+    )
+    table = Table(show_header=True, header_style="bold")
+    table.add_column("Pratique")
+    table.add_column("Note", justify="right")
+    for label in ("conforme", "à améliorer", "non conforme", "non vérifiable", "à renseigner"):
+        table.add_column(label, justify="right")
+    keys = ("pass", "warn", "fail", "unknown", "needs_answer")
+    for p in assessment.practices:
+        table.add_row(escape(p.title), _score(p.score), *[str(p.counts.get(k, 0) or "") for k in keys])
+    console.print(table)
+
+    if assessment.priorities:
+        console.print("\n[bold]À faire en priorité[/bold]")
+        for i, r in enumerate(assessment.priorities, 1):
+            console.print(f" {i}. {escape(r.measure.action)} [dim]({r.measure.id})[/dim]")
+
+    if not verbose:
+        return
+    by_practice: dict[str, list[MeasureResult]] = {}
+    for r in assessment.measures:
+        by_practice.setdefault(r.practice_id, []).append(r)
+    for p in assessment.practices:
+        console.print()
+        console.rule(f"[bold]{escape(p.title)}[/bold] — {_score(p.score)}", align="left")
+        for r in by_practice.get(p.id, []):
+            line = Text.assemble(
+                _label(messages, r.verdict), "  ", (r.measure.id, "bold"), " ", r.measure.title
+            )
+            if r.exception is not None:
+                line.append(
+                    "  [exception acceptée" + (" — EXPIRÉE" if r.exception_expired else "") + "]",
+                    style="bold blue",
+                )
+            console.print(line)
+            for e in r.evidence:
+                where = f"{e.host} : " if e.host and len(assessment.hosts) > 1 else ""
+                console.print(f"     [dim]constat[/dim] {escape(where + e.text)}")
+            if r.exception is not None:
+                until = f", jusqu'au {r.exception.until.isoformat()}" if r.exception.until else ""
+                console.print(
+                    f"     [blue]exception[/blue] {escape(r.exception.justification)} "
+                    f"({escape(r.exception.by)}, le {r.exception.date.isoformat()}{until})"
+                )
+            if r.verdict in (Verdict.fail, Verdict.warn, Verdict.unknown):
+                console.print(f"     [bold]à faire[/bold] {escape(' '.join(r.remediation.split()))}")

@@ -1,0 +1,1 @@
+"""Service layer shared by the CLI (and later the web app and the PDF report)."""

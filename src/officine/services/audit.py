@@ -1,0 +1,123 @@
+"""Collect, judge, store: the audit as every surface runs it."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from officine import snapshot as snapshots_mod
+from officine.answers import Answers, load_answers
+from officine.catalogue.loader import CatalogueError, Messages, load_catalogue, load_messages
+from officine.catalogue.model import Catalogue
+from officine.checks import CheckSpec, load_checks
+from officine.evaluate import Assessment, evaluate
+from officine.host.local import LocalHost
+from officine.reference import load_reference
+from officine.snapshot import Snapshot
+
+
+@dataclass
+class Knowledge:
+    """Everything the judgement needs besides facts and answers, validated together."""
+
+    catalogue: Catalogue
+    messages: Messages
+    checks: dict[str, CheckSpec]
+
+
+def load_knowledge() -> Knowledge:
+    catalogue, messages, checks = load_catalogue(), load_messages(), load_checks()
+    validate_consistency(catalogue, messages, checks)
+    return Knowledge(catalogue, messages, checks)
+
+
+def validate_consistency(catalogue: Catalogue, messages: Messages, checks: dict[str, CheckSpec]) -> None:
+    """A broken catalogue fails at start-up, naming the measure and the field."""
+    measures = {m.id: m for p in catalogue.practices for m in p.measures}
+    for mid, measure in measures.items():
+        if measure.verification != "question" and mid not in checks:
+            raise CatalogueError(
+                f"Catalogue invalide — mesure {mid}, champ verification : "
+                f"« {measure.verification} » mais aucune vérification n'est programmée"
+            )
+    for mid, spec in checks.items():
+        if mid not in measures:
+            raise CatalogueError(
+                f"Catalogue invalide — mesure {mid} : vérification programmée pour une "
+                "mesure absente du catalogue"
+            )
+        if measures[mid].verification == "question":
+            raise CatalogueError(
+                f"Catalogue invalide — mesure {mid}, champ verification : « question » "
+                "alors qu'une vérification automatique existe"
+            )
+        templates = messages.measures.get(mid, {})
+        for reason in spec.reasons:
+            if reason not in templates:
+                raise CatalogueError(f"Messages incomplets — mesure {mid}, champ {reason} : texte manquant")
+
+
+@dataclass
+class AuditResult:
+    assessment: Assessment
+    snapshots: list[Snapshot]
+    answers: Answers
+    audit_id: int | None
+
+
+def collect_local(root: Path | None = None, progress: Callable[[str], None] | None = None) -> Snapshot:
+    if root is not None and not root.is_dir():
+        from officine.errors import UserError  # noqa: PLC0415
+
+        raise UserError(f"Le dossier {root} n'existe pas : indiquez la racine du système monté.")
+    return snapshots_mod.collect(LocalHost(root), progress)
+
+
+def run_audit(
+    *,
+    from_files: list[Path] | None = None,
+    root: Path | None = None,
+    answers_path: Path | None = None,
+    progress: Callable[[str], None] | None = None,
+    store_url: str | None = None,
+    save: bool = True,
+    today: datetime | None = None,
+) -> AuditResult:
+    knowledge = load_knowledge()
+    # Read every input first: bad input must change nothing.
+    answers = load_answers(answers_path, knowledge.catalogue) if answers_path else Answers()
+    if from_files:
+        snaps = [snapshots_mod.reanalyse(snapshots_mod.load(p)) for p in from_files]
+    else:
+        snaps = [collect_local(root, progress)]
+    now = today or datetime.now(UTC)
+    assessment = evaluate(
+        knowledge.catalogue,
+        snaps,
+        answers,
+        knowledge.checks,
+        knowledge.messages,
+        load_reference(),
+        now.date(),
+    )
+    audit_id = None
+    if save:
+        from officine.store import Store  # noqa: PLC0415 - the database is only opened when needed
+
+        store = Store(store_url)
+        audit_id = store.record_audit(
+            [s.to_json() for s in snaps], assessment.to_json(), answers_json(answers)
+        )
+    return AuditResult(assessment, snaps, answers, audit_id)
+
+
+def answers_json(answers: Answers) -> dict[str, Any]:
+    return {
+        "answered_by": answers.answered_by,
+        "answered_at": answers.answered_at.isoformat() if answers.answered_at else None,
+        "answers": answers.values,
+        "exceptions": [e.model_dump(mode="json") for e in answers.exceptions.values()],
+    }

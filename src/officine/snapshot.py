@@ -1,0 +1,208 @@
+"""Snapshots: everything observed on one host at one time, as a versioned JSON document.
+
+The format is documented in docs/snapshot-format.md. Facts stored in a snapshot are
+informative: an audit always re-derives them from the observations.
+"""
+
+from __future__ import annotations
+
+import getpass
+import hashlib
+import json
+import os
+import socket
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from officine import __version__
+from officine.collectors import CollectContext, run_collectors
+from officine.errors import UserError
+from officine.facts import Fact
+from officine.host.base import Host, Observation
+from officine.host.local import LocalHost
+from officine.host.replay import ReplayHost
+
+FORMAT = "officine-cyber/snapshot"
+SCHEMA_VERSION = 1
+SUPPORTED_VERSIONS = (1,)
+MAX_SNAPSHOT_BYTES = 256 * 1024 * 1024
+
+
+@dataclass
+class Snapshot:
+    snapshot_id: str
+    platform: str
+    mode: str  # "live" or "mounted"
+    collected_at: datetime
+    host: dict[str, Any]
+    collector: dict[str, Any]
+    observations: list[Observation]
+    facts: dict[str, Fact]
+
+    @property
+    def hostname(self) -> str:
+        return str(self.host.get("hostname") or "?")
+
+    def to_json(self) -> dict[str, Any]:
+        body = {
+            "format": FORMAT,
+            "schema_version": SCHEMA_VERSION,
+            "snapshot_id": self.snapshot_id,
+            "tool_version": __version__,
+            "platform": self.platform,
+            "mode": self.mode,
+            "collected_at": self.collected_at.isoformat(),
+            "host": self.host,
+            "collector": self.collector,
+            "observations": [o.to_json() for o in self.observations],
+            "facts": {k: v.to_json() for k, v in self.facts.items()},
+        }
+        body["integrity"] = {"algorithm": "sha256", "digest": digest(body)}
+        return body
+
+    def dumps(self) -> str:
+        return json.dumps(self.to_json(), ensure_ascii=False, indent=1, sort_keys=False)
+
+
+def digest(body: dict[str, Any]) -> str:
+    """SHA-256 of the canonical JSON of everything but the integrity block."""
+    content = {k: v for k, v in body.items() if k != "integrity"}
+    canonical = json.dumps(content, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+def _identity(host: Host) -> dict[str, Any]:
+    hostname_obs = host.read_file("/etc/hostname")
+    hostname = (hostname_obs.output or "").strip() if hostname_obs.ok else ""
+    if not hostname and host.live:
+        hostname = socket.gethostname()
+    machine = host.read_file("/etc/machine-id")
+    machine_id = (machine.output or "").strip() if machine.ok else None
+    return {
+        "hostname": hostname or None,
+        # Only a hash: the raw machine-id is a stable identifier that should stay on the machine.
+        "machine_id_sha256": hashlib.sha256(machine_id.encode()).hexdigest() if machine_id else None,
+    }
+
+
+def collect(
+    host: LocalHost, progress: Callable[[str], None] | None = None, now: datetime | None = None
+) -> Snapshot:
+    """Observe `host` with every collector of its platform."""
+    collected_at = (now or datetime.now(UTC)).replace(microsecond=0)
+    start = datetime.now(UTC)
+    identity = _identity(host)
+    facts = run_collectors(host, CollectContext(collected_at), progress)
+    try:
+        user = getpass.getuser()
+    except (KeyError, OSError):
+        user = None
+    uid = os.geteuid() if hasattr(os, "geteuid") else None
+    return Snapshot(
+        snapshot_id=str(uuid.uuid4()),
+        platform=host.platform,
+        mode="live" if host.live else "mounted",
+        collected_at=collected_at,
+        host=identity,
+        collector={
+            "user": user,
+            "uid": uid,
+            "privileged": uid == 0,
+            "root_dir": str(host.root) if host.root else None,
+            "duration_ms": round((datetime.now(UTC) - start).total_seconds() * 1000),
+        },
+        observations=host.observations(),
+        facts=facts,
+    )
+
+
+def reanalyse(snapshot: Snapshot) -> Snapshot:
+    """Re-derive facts from the recorded observations with today's parsers."""
+    host = ReplayHost(snapshot.observations, snapshot.platform, live=snapshot.mode == "live")
+    facts = run_collectors(host, CollectContext(snapshot.collected_at))
+    return Snapshot(**{**snapshot.__dict__, "facts": facts})
+
+
+def _fail(path: Path, why: str) -> UserError:
+    return UserError(
+        f"Le fichier {path} n'est pas un instantané officine-cyber utilisable : {why}. "
+        "Aucune donnée n'a été modifiée. Relancez la collecte sur le poste concerné "
+        "(officine collect --out FICHIER) et rapportez le nouveau fichier."
+    )
+
+
+def parse(data: Any, path: Path) -> Snapshot:
+    if not isinstance(data, dict) or data.get("format") != FORMAT:
+        raise _fail(path, "ce n'est pas un fichier produit par officine-cyber")
+    version = data.get("schema_version")
+    if version not in SUPPORTED_VERSIONS:
+        raise _fail(
+            path,
+            f"version de format {version!r} inconnue de cette version du logiciel "
+            f"(versions lues : {', '.join(map(str, SUPPORTED_VERSIONS))}) ; mettez officine-cyber à jour",
+        )
+    integrity = data.get("integrity")
+    if not isinstance(integrity, dict) or integrity.get("algorithm") != "sha256":
+        raise _fail(path, "le sceau d'intégrité est absent")
+    if integrity.get("digest") != digest(data):
+        raise _fail(path, "le contenu a été modifié ou abîmé depuis la collecte (sceau d'intégrité faux)")
+    try:
+        collected_at = datetime.fromisoformat(data["collected_at"])
+        if collected_at.tzinfo is None:
+            raise ValueError("date sans fuseau")
+        observations = [Observation.from_json(o) for o in data["observations"]]
+        for obs in observations:
+            if obs.kind not in ("command", "file", "dir", "stat"):
+                raise ValueError(f"type d'observation inconnu {obs.kind!r}")
+        facts = {str(k): Fact.from_json(v) for k, v in data.get("facts", {}).items()}
+        platform = data["platform"]
+        mode = data["mode"]
+        if platform not in ("linux", "windows", "macos") or mode not in ("live", "mounted"):
+            raise ValueError("plateforme ou mode inconnus")
+        return Snapshot(
+            snapshot_id=str(data["snapshot_id"]),
+            platform=platform,
+            mode=mode,
+            collected_at=collected_at,
+            host=dict(data.get("host") or {}),
+            collector=dict(data.get("collector") or {}),
+            observations=observations,
+            facts=facts,
+        )
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise _fail(path, f"structure inattendue ({exc})") from exc
+
+
+def load(path: Path) -> Snapshot:
+    try:
+        size = path.stat().st_size
+        if size > MAX_SNAPSHOT_BYTES:
+            raise _fail(path, f"fichier trop gros ({size} octets)")
+        raw = path.read_bytes()
+    except FileNotFoundError as exc:
+        raise UserError(f"Le fichier {path} est introuvable. Vérifiez le chemin.") from exc
+    except OSError as exc:
+        raise UserError(f"Impossible de lire {path} : {exc.strerror}.") from exc
+    try:
+        data = json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
+        raise _fail(path, "le fichier est tronqué ou n'est pas du JSON") from exc
+    return parse(data, path)
+
+
+def save(snapshot: Snapshot, path: Path) -> None:
+    """Write atomically: a half-written snapshot never replaces a good one."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        tmp.write_text(snapshot.dumps(), encoding="utf-8")
+        os.replace(tmp, path)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise UserError(
+            f"Impossible d'écrire l'instantané dans {path} : {exc.strerror}. "
+            "Choisissez un dossier où vous avez le droit d'écrire."
+        ) from exc

@@ -1,0 +1,187 @@
+"""Opening the database (creating or migrating it) and the few queries the surfaces need."""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import platformdirs
+from sqlalchemy import Engine, create_engine, event, select
+from sqlalchemy.exc import OperationalError, SQLAlchemyError
+from sqlalchemy.orm import Session
+
+from officine.errors import UserError
+from officine.store.models import AuditRow, AuditSnapshotRow, HostRow, MeasureResultRow, SnapshotRow
+
+ENV_URL = "OFFICINE_DATABASE_URL"
+ENV_DATA_DIR = "OFFICINE_DATA_DIR"
+
+
+def data_dir() -> Path:
+    return Path(os.environ.get(ENV_DATA_DIR) or platformdirs.user_data_dir("officine-cyber"))
+
+
+def default_database_url() -> str:
+    return os.environ.get(ENV_URL) or f"sqlite:///{data_dir() / 'officine.db'}"
+
+
+def _describe(url: str) -> str:
+    """The URL without its password, for messages."""
+    head, sep, tail = url.partition("@")
+    if sep and "://" in head:
+        scheme, _, creds = head.partition("://")
+        user = creds.split(":", 1)[0]
+        return f"{scheme}://{user}:***@{tail}"
+    return url
+
+
+@dataclass
+class AuditSummary:
+    id: int
+    created_at: datetime
+    score: int | None
+    hosts: list[str]
+    catalogue_version: str
+
+
+class Store:
+    def __init__(self, url: str | None = None) -> None:
+        self.url = url or default_database_url()
+        if self.url.startswith("sqlite:///"):
+            path = Path(self.url.removeprefix("sqlite:///"))
+            try:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                if path.exists() and not os.access(path, os.W_OK):
+                    raise PermissionError(str(path))
+                if not os.access(path.parent, os.W_OK):
+                    raise PermissionError(str(path.parent))
+            except OSError as exc:
+                raise UserError(
+                    f"Impossible d'écrire dans le dossier de données {path.parent} "
+                    f"({exc.strerror or 'accès refusé'}). Choisissez un autre dossier avec "
+                    f"{ENV_DATA_DIR} ou une autre base avec {ENV_URL}."
+                ) from exc
+        try:
+            self.engine: Engine = create_engine(self.url)
+        except (SQLAlchemyError, ImportError, ValueError) as exc:
+            raise UserError(f"Adresse de base de données invalide ({_describe(self.url)}) : {exc}") from exc
+        if self.engine.dialect.name == "sqlite":
+            event.listen(self.engine, "connect", _sqlite_pragmas)
+        self._migrate()
+
+    def _migrate(self) -> None:
+        from alembic import command  # noqa: PLC0415 - only needed when opening a database
+        from alembic.config import Config  # noqa: PLC0415
+        from alembic.runtime.migration import MigrationContext  # noqa: PLC0415
+        from alembic.script import ScriptDirectory  # noqa: PLC0415
+
+        config = Config()
+        config.set_main_option("script_location", str(resources.files("officine.store") / "migrations"))
+        head = ScriptDirectory.from_config(config).get_current_head()
+        try:
+            with self.engine.begin() as conn:
+                current = MigrationContext.configure(conn).get_current_revision()
+                if current != head:
+                    config.attributes["connection"] = conn
+                    command.upgrade(config, "head")
+        except OperationalError as exc:
+            raise UserError(
+                f"Base de données inaccessible ({_describe(self.url)}) : "
+                f"{str(exc.orig).strip()}. Vérifiez l'adresse et les droits."
+            ) from exc
+
+    # -- writes ---------------------------------------------------------------
+    def record_audit(
+        self, snapshots: list[dict[str, Any]], assessment: dict[str, Any], answers: dict[str, Any]
+    ) -> int:
+        """Store the snapshots (as collected) and the assessment in one transaction."""
+        now = datetime.now(UTC)
+        with Session(self.engine) as session, session.begin():
+            audit = AuditRow(
+                created_at=now,
+                score=assessment.get("score"),
+                catalogue_version=str(assessment.get("catalogue_version")),
+                assessment=assessment,
+                answers=answers,
+            )
+            session.add(audit)
+            for doc in snapshots:
+                host_info = doc.get("host") or {}
+                key = host_info.get("machine_id_sha256") or f"name:{host_info.get('hostname')}"
+                host = session.scalar(select(HostRow).where(HostRow.machine_key == key))
+                collected = datetime.fromisoformat(doc["collected_at"])
+                if host is None:
+                    host = HostRow(
+                        hostname=host_info.get("hostname") or "?",
+                        platform=doc["platform"],
+                        machine_key=key,
+                        first_seen=collected,
+                        last_seen=collected,
+                    )
+                    session.add(host)
+                    session.flush()
+                else:
+                    host.last_seen = max(_aware(host.last_seen), collected)
+                    host.hostname = host_info.get("hostname") or host.hostname
+                if session.get(SnapshotRow, doc["snapshot_id"]) is None:
+                    session.add(
+                        SnapshotRow(
+                            id=doc["snapshot_id"],
+                            host_id=host.id,
+                            collected_at=collected,
+                            mode=doc["mode"],
+                            document=json.dumps(doc, ensure_ascii=False),
+                        )
+                    )
+                session.flush()
+                session.add(AuditSnapshotRow(audit_id=audit.id, snapshot_id=doc["snapshot_id"]))
+            for m in assessment.get("measures", []):
+                exception = m.get("exception")
+                audit.results.append(
+                    MeasureResultRow(
+                        measure_id=m["id"],
+                        practice_id=m["practice"],
+                        verdict=m["verdict"],
+                        excepted=int(bool(exception and not exception.get("expired"))),
+                    )
+                )
+            session.flush()
+            return audit.id
+
+    # -- reads ----------------------------------------------------------------
+    def history(self, limit: int = 50) -> list[AuditSummary]:
+        with Session(self.engine) as session:
+            audits = session.scalars(
+                select(AuditRow).order_by(AuditRow.created_at.desc(), AuditRow.id.desc()).limit(limit)
+            ).all()
+            return [
+                AuditSummary(
+                    a.id,
+                    _aware(a.created_at),
+                    a.score,
+                    [h.get("hostname", "?") for h in a.assessment.get("hosts", [])],
+                    a.catalogue_version,
+                )
+                for a in audits
+            ]
+
+    def audit(self, audit_id: int) -> dict[str, Any] | None:
+        with Session(self.engine) as session:
+            row = session.get(AuditRow, audit_id)
+            return None if row is None else dict(row.assessment)
+
+
+def _aware(value: datetime) -> datetime:
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.close()

@@ -1,0 +1,72 @@
+"""Tables. Changes go through an Alembic migration (store/migrations/versions)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, DateTime, ForeignKey, Integer, MetaData, String, Text, UniqueConstraint
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+
+
+class HostRow(Base):
+    __tablename__ = "hosts"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    hostname: Mapped[str] = mapped_column(String(255))
+    platform: Mapped[str] = mapped_column(String(16))
+    machine_key: Mapped[str] = mapped_column(String(128), unique=True)
+    first_seen: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    last_seen: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class SnapshotRow(Base):
+    __tablename__ = "snapshots"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    host_id: Mapped[int] = mapped_column(ForeignKey("hosts.id"), index=True)
+    collected_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    mode: Mapped[str] = mapped_column(String(16))
+    document: Mapped[str] = mapped_column(Text)  # the snapshot JSON, exactly as collected
+    host: Mapped[HostRow] = relationship()
+
+
+class AuditRow(Base):
+    __tablename__ = "audits"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    score: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    catalogue_version: Mapped[str] = mapped_column(String(32))
+    assessment: Mapped[dict[str, Any]] = mapped_column(JSON)
+    answers: Mapped[dict[str, Any]] = mapped_column(JSON)
+    results: Mapped[list[MeasureResultRow]] = relationship(
+        back_populates="audit", cascade="all, delete-orphan"
+    )
+
+
+class AuditSnapshotRow(Base):
+    __tablename__ = "audit_snapshots"
+    audit_id: Mapped[int] = mapped_column(ForeignKey("audits.id"), primary_key=True)
+    snapshot_id: Mapped[str] = mapped_column(ForeignKey("snapshots.id"), primary_key=True)
+
+
+class MeasureResultRow(Base):
+    __tablename__ = "measure_results"
+    __table_args__ = (UniqueConstraint("audit_id", "measure_id"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    audit_id: Mapped[int] = mapped_column(ForeignKey("audits.id"), index=True)
+    measure_id: Mapped[str] = mapped_column(String(16), index=True)
+    practice_id: Mapped[str] = mapped_column(String(8))
+    verdict: Mapped[str] = mapped_column(String(16))
+    excepted: Mapped[int] = mapped_column(Integer, default=0)
+    audit: Mapped[AuditRow] = relationship(back_populates="results")

@@ -1,0 +1,40 @@
+"""Small helpers for tests: run an audit and index its verdicts."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from officine.evaluate import Assessment, MeasureResult
+from officine.services.audit import run_audit
+
+
+def audit_root(root: Path, answers: Path | None = None) -> dict[str, MeasureResult]:
+    result = run_audit(root=root, answers_path=answers, save=False)
+    return by_id(result.assessment)
+
+
+def audit_files(
+    *files: Path, answers: Path | None = None, today: datetime | None = None
+) -> dict[str, MeasureResult]:
+    result = run_audit(
+        from_files=list(files), answers_path=answers, save=False, today=today or datetime.now(UTC)
+    )
+    return by_id(result.assessment)
+
+
+def by_id(assessment: Assessment) -> dict[str, MeasureResult]:
+    return {m.measure.id: m for m in assessment.measures}
+
+
+def verdict(results: dict[str, MeasureResult], measure: str) -> str:
+    return results[measure].verdict.value
+
+
+def evidence(results: dict[str, MeasureResult], measure: str) -> str:
+    return " | ".join(e.text for e in results[measure].evidence)
+
+
+def values(results: dict[str, MeasureResult], measure: str) -> dict[str, Any]:
+    return next(e.values for e in results[measure].evidence if e.source == "machine")
