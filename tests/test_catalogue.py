@@ -80,3 +80,10 @@ def test_missing_message_is_refused(tmp_path: Path) -> None:
     broken = replace(messages, measures={**messages.measures, "POS-02": {}})
     with pytest.raises(CatalogueError, match="POS-02, champ inbound_blocked"):
         validate_consistency(load_catalogue(), broken, load_checks())
+
+
+def test_catalogue_doc_is_current() -> None:
+    from officine.services.catalogue import catalogue_markdown
+
+    doc = Path(__file__).parents[1] / "docs/catalogue.md"
+    assert doc.read_text(encoding="utf-8") == catalogue_markdown(), "run: officine catalogue --markdown"

@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from officine.catalogue.model import Catalogue
 from officine.errors import UserError
+from officine.yamlio import load_yaml
 
 
 class AcceptedException(BaseModel):
@@ -109,7 +110,7 @@ def load_answers(path: Path, catalogue: Catalogue) -> Answers:
     except (OSError, UnicodeDecodeError) as exc:
         raise _bad(path, f"lecture impossible ({exc})") from exc
     try:
-        data = json.loads(text) if path.suffix.lower() == ".json" else yaml.safe_load(text)
+        data = json.loads(text) if path.suffix.lower() == ".json" else load_yaml(text)
     except (json.JSONDecodeError, yaml.YAMLError) as exc:
         raise _bad(path, f"syntaxe incorrecte ({str(exc).splitlines()[0]})") from exc
     return parse_answers(data, catalogue, path)

@@ -8,7 +8,7 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
-import yaml
+from officine.yamlio import load_yaml
 
 
 @dataclass(frozen=True)
@@ -54,7 +54,7 @@ def _date(value: Any) -> date | None:
 @cache
 def load_reference() -> Reference:
     text = resources.files("officine.data").joinpath("os_lifecycle.yaml").read_text(encoding="utf-8")
-    raw = yaml.safe_load(text)
+    raw = load_yaml(text)
     linux: dict[str, list[Release]] = {}
     for family, block in (raw.get("linux") or {}).items():
         linux[family] = [

@@ -14,6 +14,7 @@ from pydantic import ValidationError
 
 from officine.catalogue.model import Catalogue
 from officine.errors import UserError
+from officine.yamlio import load_yaml
 
 
 class CatalogueError(UserError):
@@ -27,7 +28,7 @@ def _read_yaml(name: str, path: Path | None) -> Any:
             if path
             else resources.files("officine.catalogue.data").joinpath(name).read_text(encoding="utf-8")
         )
-        return yaml.safe_load(text)
+        return load_yaml(text)
     except (OSError, yaml.YAMLError) as exc:
         raise CatalogueError(f"Catalogue illisible ({name}) : {exc}") from exc
 

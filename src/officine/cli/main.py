@@ -118,11 +118,18 @@ def collect(
 
 
 @app.command()
-def catalogue(as_json: Annotated[bool, typer.Option("--json", help="Sortie JSON.")] = False) -> None:
+def catalogue(
+    as_json: Annotated[bool, typer.Option("--json", help="Sortie JSON.")] = False,
+    markdown: Annotated[
+        bool, typer.Option("--markdown", help="Sortie Markdown (docs/catalogue.md).")
+    ] = False,
+) -> None:
     """Affiche les mesures vérifiées, par pratique."""
-    from officine.services.catalogue import catalogue_json, render_catalogue  # noqa: PLC0415
+    from officine.services.catalogue import catalogue_json, catalogue_markdown, render_catalogue  # noqa: PLC0415
 
-    if as_json:
+    if markdown:
+        print(catalogue_markdown(), end="")
+    elif as_json:
         print(json.dumps(catalogue_json(), ensure_ascii=False, indent=2))
     else:
         render_catalogue(out)

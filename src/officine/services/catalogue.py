@@ -56,3 +56,55 @@ def render_catalogue(console: Console) -> None:
                 f"  {m.id}  {escape(m.title)}  [dim]({SEVERITY_FR[m.severity.value]}, "
                 f"{VERIFICATION_FR[m.verification]})[/dim]"
             )
+
+
+def catalogue_markdown() -> str:
+    """docs/catalogue.md, generated from the catalogue so that the two never drift apart."""
+    k = load_knowledge()
+    cat = k.catalogue
+    lines = [
+        "# Catalogue des mesures",
+        "",
+        f"Version {cat.version}. Ce fichier est produit par `officine catalogue --markdown` ; "
+        "ne le modifiez pas à la main (la source est `src/officine/catalogue/data/catalogue.yaml`).",
+        "",
+        "Vérification : *automatique* (observée sur les postes), *question* (réponse d'une personne), "
+        "*mixte* (les deux).",
+        "",
+    ]
+    for p in cat.practices:
+        lines += [f"## {p.id} — {p.title}", "", " ".join(p.summary.split()), ""]
+        lines += [
+            "| Mesure | Titre | Gravité | Vérification | Plateformes | Sources |",
+            "|---|---|---|---|---|---|",
+        ]
+        for m in p.measures:
+            sources = "; ".join(f"{s.ref}" + (f" {s.section}" if s.section else "") for s in m.sources)
+            lines.append(
+                f"| {m.id} | {m.title} | {SEVERITY_FR[m.severity.value]} | "
+                f"{VERIFICATION_FR[m.verification]} | {', '.join(m.platforms) or '—'} | {sources} |"
+            )
+        lines.append("")
+        for m in p.measures:
+            lines += [
+                f"### {m.id} — {m.title}",
+                "",
+                f"*Pourquoi* : {' '.join(m.why.split())}",
+                "",
+                f"*À faire* : {m.action}",
+                "",
+            ]
+            if m.id in k.checks:
+                lines.append(
+                    "Constats possibles : " + ", ".join(f"`{r}`" for r in k.checks[m.id].reasons) + "."
+                )
+                lines.append("")
+            for q in m.questions:
+                choices = " / ".join(f"{c.label} → {c.verdict.value}" for c in q.choices)
+                lines += [f"- Question ({q.audience}) `{q.id}` : {' '.join(q.text.split())} — {choices}"]
+            if m.questions:
+                lines.append("")
+    lines += ["## Sources", "", "| Clé | Document | Éditeur |", "|---|---|---|"]
+    for key, s in cat.sources.items():
+        lines.append(f"| {key} | {' '.join(s.title.split())} | {s.publisher or ''} |")
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,80 @@
+"""Benchmark: our full Linux audit (collect + judge + store) side by side with Lynis.
+
+Run: .venv/bin/python bench/audit_vs_lynis.py [--runs N]
+Both tools run alternately in the same session on the same machine; wall time and CPU time
+(user + system, including child processes) are measured per run, and the ratio of medians is
+what counts (these machines are noisy). Results go to bench/results/audit_vs_lynis.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "bench/results/audit_vs_lynis.json"
+
+
+def measure(cmd: list[str], env: dict[str, str] | None = None) -> dict[str, float]:
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    start = time.perf_counter()
+    proc = subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env, check=False)
+    wall = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return {"wall_s": round(wall, 3), "cpu_s": round(cpu, 3), "exit": proc.returncode,
+            "max_rss_mb": round(after.ru_maxrss / 1024, 1)}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--runs", type=int, default=5)
+    args = parser.parse_args()
+    lynis = shutil.which("lynis")
+    if lynis is None:
+        sys.exit("lynis absent : apt-get install lynis")
+    data_dir = tempfile.mkdtemp(prefix="officine-bench-")
+    env = {**os.environ, "OFFICINE_DATA_DIR": data_dir, "OFFICINE_DATABASE_URL": ""}
+    ours_cmd = [str(ROOT / ".venv/bin/officine"), "audit", "--json"]
+    lynis_cmd = [lynis, "audit", "system", "--quick", "--no-colors"]
+    measure(ours_cmd, env)  # warm-up: creates the database and APT's private cache
+    ours, theirs = [], []
+    for _ in range(args.runs):
+        ours.append(measure(ours_cmd, env))
+        theirs.append(measure(lynis_cmd))
+    shutil.rmtree(data_dir, ignore_errors=True)
+
+    def med(rows: list[dict[str, float]], key: str) -> float:
+        return round(statistics.median(r[key] for r in rows), 3)
+
+    summary = {
+        "date": datetime.now(UTC).isoformat(timespec="seconds"),
+        "command": "python bench/audit_vs_lynis.py --runs %d" % args.runs,
+        "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "kernel": platform.release(),
+                    "uid": os.geteuid()},
+        "officine": {"cmd": " ".join(ours_cmd[1:]), "runs": ours, "median_wall_s": med(ours, "wall_s"),
+                     "median_cpu_s": med(ours, "cpu_s")},
+        "lynis": {"cmd": " ".join(lynis_cmd[1:]), "runs": theirs, "median_wall_s": med(theirs, "wall_s"),
+                  "median_cpu_s": med(theirs, "cpu_s")},
+    }
+    summary["speedup_wall"] = round(summary["lynis"]["median_wall_s"] / summary["officine"]["median_wall_s"], 1)
+    summary["speedup_cpu"] = round(summary["lynis"]["median_cpu_s"] / summary["officine"]["median_cpu_s"], 1)
+    RESULTS.write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
+    print(f"officine : {summary['officine']['median_wall_s']} s mur, {summary['officine']['median_cpu_s']} s CPU")
+    print(f"lynis    : {summary['lynis']['median_wall_s']} s mur, {summary['lynis']['median_cpu_s']} s CPU")
+    print(f"rapport  : x{summary['speedup_wall']} (mur), x{summary['speedup_cpu']} (CPU)")
+
+
+if __name__ == "__main__":
+    main()
