@@ -33,8 +33,12 @@ def measure(cmd: list[str], env: dict[str, str] | None = None) -> dict[str, floa
     wall = time.perf_counter() - start
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
-    return {"wall_s": round(wall, 3), "cpu_s": round(cpu, 3), "exit": proc.returncode,
-            "max_rss_mb": round(after.ru_maxrss / 1024, 1)}
+    return {
+        "wall_s": round(wall, 3),
+        "cpu_s": round(cpu, 3),
+        "exit": proc.returncode,
+        "max_rss_mb": round(after.ru_maxrss / 1024, 1),
+    }
 
 
 def main() -> None:
@@ -60,19 +64,32 @@ def main() -> None:
 
     summary = {
         "date": datetime.now(UTC).isoformat(timespec="seconds"),
-        "command": "python bench/audit_vs_lynis.py --runs %d" % args.runs,
-        "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "kernel": platform.release(),
-                    "uid": os.geteuid()},
-        "officine": {"cmd": " ".join(ours_cmd[1:]), "runs": ours, "median_wall_s": med(ours, "wall_s"),
-                     "median_cpu_s": med(ours, "cpu_s")},
-        "lynis": {"cmd": " ".join(lynis_cmd[1:]), "runs": theirs, "median_wall_s": med(theirs, "wall_s"),
-                  "median_cpu_s": med(theirs, "cpu_s")},
+        "command": f"python bench/audit_vs_lynis.py --runs {args.runs}",
+        "machine": {
+            "cpus": os.cpu_count(),
+            "python": platform.python_version(),
+            "kernel": platform.release(),
+            "uid": os.geteuid(),
+        },
+        "officine": {
+            "cmd": " ".join(ours_cmd[1:]),
+            "runs": ours,
+            "median_wall_s": med(ours, "wall_s"),
+            "median_cpu_s": med(ours, "cpu_s"),
+        },
+        "lynis": {
+            "cmd": " ".join(lynis_cmd[1:]),
+            "runs": theirs,
+            "median_wall_s": med(theirs, "wall_s"),
+            "median_cpu_s": med(theirs, "cpu_s"),
+        },
     }
-    summary["speedup_wall"] = round(summary["lynis"]["median_wall_s"] / summary["officine"]["median_wall_s"], 1)
-    summary["speedup_cpu"] = round(summary["lynis"]["median_cpu_s"] / summary["officine"]["median_cpu_s"], 1)
+    o, ly = summary["officine"], summary["lynis"]
+    summary["speedup_wall"] = round(ly["median_wall_s"] / o["median_wall_s"], 1)
+    summary["speedup_cpu"] = round(ly["median_cpu_s"] / o["median_cpu_s"], 1)
     RESULTS.write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
-    print(f"officine : {summary['officine']['median_wall_s']} s mur, {summary['officine']['median_cpu_s']} s CPU")
-    print(f"lynis    : {summary['lynis']['median_wall_s']} s mur, {summary['lynis']['median_cpu_s']} s CPU")
+    print(f"officine : {o['median_wall_s']} s mur, {o['median_cpu_s']} s CPU")
+    print(f"lynis    : {ly['median_wall_s']} s mur, {ly['median_cpu_s']} s CPU")
     print(f"rapport  : x{summary['speedup_wall']} (mur), x{summary['speedup_cpu']} (CPU)")
 
 
