@@ -107,3 +107,16 @@ def test_sqlite_store(tmp_path: Path, tree: RootTree) -> None:
 @pytest.mark.postgres
 def test_postgresql_store(postgres: str, tree: RootTree) -> None:
     _exercise(postgres, tree)
+
+
+def test_head_revision_constant_matches_migrations() -> None:
+    from importlib import resources
+
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+
+    from officine.store.db import HEAD_REVISION
+
+    config = Config()
+    config.set_main_option("script_location", str(resources.files("officine.store") / "migrations"))
+    assert ScriptDirectory.from_config(config).get_current_head() == HEAD_REVISION

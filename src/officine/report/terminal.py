@@ -49,15 +49,18 @@ def render(assessment: Assessment, messages: Messages, console: Console, verbose
         f"Note globale : [bold]{_score(assessment.score)}[/bold]  "
         "(les points non vérifiables ou sans réponse ne comptent pas comme acquis)"
     )
-    table = Table(show_header=True, header_style="bold")
-    table.add_column("Pratique")
-    table.add_column("Note", justify="right")
-    for label in ("conforme", "à améliorer", "non conforme", "non vérifiable", "à renseigner"):
-        table.add_column(label, justify="right")
-    keys = ("pass", "warn", "fail", "unknown", "needs_answer")
+    table = Table(show_header=True, header_style="bold", expand=False)
+    table.add_column("Pratique", overflow="fold")
+    table.add_column("Note", justify="right", no_wrap=True)
+    order = (Verdict.passed, Verdict.warn, Verdict.fail, Verdict.unknown, Verdict.needs_answer)
+    for verdict in order:
+        table.add_column(SYMBOL[verdict], justify="right", style=STYLE[verdict], no_wrap=True)
     for p in assessment.practices:
-        table.add_row(escape(p.title), _score(p.score), *[str(p.counts.get(k, 0) or "") for k in keys])
+        table.add_row(escape(p.title), _score(p.score), *[str(p.counts.get(v.value, 0) or "") for v in order])
     console.print(table)
+    console.print(
+        "  ".join(f"{SYMBOL[v]} {messages.verdicts.get(v.value, v.value)}" for v in order), style="dim"
+    )
 
     if assessment.priorities:
         console.print("\n[bold]À faire en priorité[/bold]")
@@ -91,5 +94,12 @@ def render(assessment: Assessment, messages: Messages, console: Console, verbose
                     f"     [blue]exception[/blue] {escape(r.exception.justification)} "
                     f"({escape(r.exception.by)}, le {r.exception.date.isoformat()}{until})"
                 )
+            if r.verdict is Verdict.needs_answer:
+                for q in r.measure.questions:
+                    choices = ", ".join(c.value for c in q.choices)
+                    console.print(
+                        f"     [cyan]question[/cyan] {escape(' '.join(q.text.split()))} "
+                        f"[dim]({q.id} : {choices})[/dim]"
+                    )
             if r.verdict in (Verdict.fail, Verdict.warn, Verdict.unknown):
                 console.print(f"     [bold]à faire[/bold] {escape(' '.join(r.remediation.split()))}")

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import platformdirs
-from sqlalchemy import Engine, create_engine, event, select
+from sqlalchemy import Connection, Engine, create_engine, event, inspect, select, text
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
@@ -19,6 +19,8 @@ from officine.errors import UserError
 from officine.store.models import AuditRow, AuditSnapshotRow, HostRow, MeasureResultRow, SnapshotRow
 
 ENV_URL = "OFFICINE_DATABASE_URL"
+# The newest migration in store/migrations/versions (a test checks they agree).
+HEAD_REVISION = "0001"
 ENV_DATA_DIR = "OFFICINE_DATA_DIR"
 
 
@@ -75,20 +77,20 @@ class Store:
         self._migrate()
 
     def _migrate(self) -> None:
-        from alembic import command  # noqa: PLC0415 - only needed when opening a database
-        from alembic.config import Config  # noqa: PLC0415
-        from alembic.runtime.migration import MigrationContext  # noqa: PLC0415
-        from alembic.script import ScriptDirectory  # noqa: PLC0415
-
-        config = Config()
-        config.set_main_option("script_location", str(resources.files("officine.store") / "migrations"))
-        head = ScriptDirectory.from_config(config).get_current_head()
+        """Bring the schema to the latest revision. Alembic (slow to import) only runs when needed."""
         try:
+            with self.engine.connect() as conn:
+                current = _current_revision(conn)
+            if current == HEAD_REVISION:
+                return
+            from alembic import command  # noqa: PLC0415
+            from alembic.config import Config  # noqa: PLC0415
+
+            config = Config()
+            config.set_main_option("script_location", str(resources.files("officine.store") / "migrations"))
             with self.engine.begin() as conn:
-                current = MigrationContext.configure(conn).get_current_revision()
-                if current != head:
-                    config.attributes["connection"] = conn
-                    command.upgrade(config, "head")
+                config.attributes["connection"] = conn
+                command.upgrade(config, "head")
         except OperationalError as exc:
             raise UserError(
                 f"Base de données inaccessible ({_describe(self.url)}) : "
@@ -174,6 +176,12 @@ class Store:
         with Session(self.engine) as session:
             row = session.get(AuditRow, audit_id)
             return None if row is None else dict(row.assessment)
+
+
+def _current_revision(conn: Connection) -> str | None:
+    if not inspect(conn).has_table("alembic_version"):
+        return None
+    return conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
 
 
 def _aware(value: datetime) -> datetime:
