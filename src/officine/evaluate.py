@@ -279,6 +279,11 @@ def evaluate(
             "snapshot_id": s.snapshot_id,
             "collected_at": s.collected_at.isoformat(),
             "mode": s.mode,
+            "privileged": bool(s.collector.get("privileged")),
+            # What an administrator's run would have added: facts refused for lack of rights.
+            "needs_privileges": sorted(
+                name for name, fact in s.facts.items() if fact.reason == "permission_denied"
+            ),
         }
         for s in snapshots
     ]

@@ -44,7 +44,9 @@ def no_empty_password(ctx: CheckContext) -> Outcome:
     fact = ctx.optional("accounts.empty_passwords")
     if fact is None or fact.status is not FactStatus.observed:
         detail = fact.detail if fact is not None else None
-        return ctx.with_answer(unknown("accounts_unreadable", detail=detail or "non collecté"))
+        return ctx.with_answer(
+            unknown("accounts_unreadable", detail=detail or "non collecté", fact="accounts.empty_passwords")
+        )
     accounts = fact.value.get("accounts") or []
     if accounts:
         return fail("empty_password", accounts=", ".join(accounts))

@@ -39,12 +39,30 @@ def _score(score: int | None) -> str:
     return "—" if score is None else f"{score}/100"
 
 
+def _needing_root(assessment: Assessment, host: dict[str, object]) -> str:
+    """The measures a privileged run would have decided, by title (fact names otherwise)."""
+    denied = set(host.get("needs_privileges") or [])  # type: ignore[call-overload]
+    titles = [
+        f"{r.measure.id} {r.measure.title}"
+        for r in assessment.measures
+        if r.verdict in (Verdict.unknown, Verdict.needs_answer)
+        and any(e.host == host.get("hostname") and e.values.get("fact") in denied for e in r.evidence)
+    ]
+    return ", ".join(titles) or ", ".join(sorted(denied))
+
+
 def render(assessment: Assessment, messages: Messages, console: Console, verbose: bool = True) -> None:
     hosts = ", ".join(
         f"{h['hostname']} ({h['collected_at'][:16].replace('T', ' ')})" for h in assessment.hosts
     )
     console.rule("[bold]Bilan de cybersécurité de l'officine")
     console.print(f"Poste(s) audité(s) : {escape(hosts) or 'aucun'}")
+    for h in assessment.hosts:
+        if h.get("needs_privileges"):
+            console.print(
+                f"[yellow]Audit de {escape(h['hostname'])} lancé sans droits administrateur :[/yellow] "
+                f"relancez avec sudo pour vérifier aussi : {escape(_needing_root(assessment, h))}."
+            )
     console.print(
         f"Note globale : [bold]{_score(assessment.score)}[/bold]  "
         "(les points non vérifiables ou sans réponse ne comptent pas comme acquis)"

@@ -1,0 +1,133 @@
+"""Untrusted input (snapshot files, answers files) and misbehaving commands."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from officine import snapshot
+from officine.answers import parse_answers
+from officine.collectors import registry
+from officine.collectors.registry import CollectContext, run_collectors
+from officine.errors import UserError
+from officine.facts import Fact, observed, unknown_from
+from officine.host import LocalHost
+from officine.host.base import Host
+from officine.services.audit import load_knowledge
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20),
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=12), children, max_size=5)
+    ),
+    max_leaves=40,
+)
+snapshot_like = st.fixed_dictionaries(
+    {"format": st.just("officine-cyber/snapshot"), "schema_version": st.sampled_from([1, 2, "1", None])},
+    optional={
+        "collected_at": json_values | st.just("2026-11-29T10:00:00+00:00"),
+        "observations": json_values,
+        "facts": json_values,
+        "platform": st.sampled_from(["linux", "windows", "amiga"]),
+        "mode": st.sampled_from(["live", "mounted", "x"]),
+        "snapshot_id": json_values,
+        "host": json_values,
+        "collector": json_values,
+    },
+)
+
+
+@given(doc=st.one_of(json_values, snapshot_like))
+@settings(max_examples=300, deadline=None)
+def test_snapshot_parser_only_raises_user_errors(doc: object) -> None:
+    if isinstance(doc, dict) and doc.get("format") == snapshot.FORMAT:
+        doc["integrity"] = {"algorithm": "sha256", "digest": snapshot.digest(doc)}  # type: ignore[index]
+    try:
+        parsed = snapshot.parse(doc, Path("f.json"))
+    except UserError as exc:
+        assert "instantané" in exc.message
+        return
+    snapshot.reanalyse(parsed)  # a sealed but strange file still replays without crashing
+
+
+@given(data=json_values)
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+def test_answers_parser_only_raises_user_errors(data: object) -> None:
+    with contextlib.suppress(UserError):
+        parse_answers(data, load_knowledge().catalogue, Path("r.yaml"))
+
+
+def test_a_hanging_command_times_out_and_does_not_hold_the_audit(monkeypatch: pytest.MonkeyPatch) -> None:
+    def slow(host: Host, ctx: CollectContext) -> dict[str, Fact]:
+        obs = host.run(["sleep", "30"], timeout=0.5)
+        return {"test.slow": observed(True, obs) if obs.ok else unknown_from(obs)}
+
+    spec = registry.CollectorSpec("test.slow", ("linux",), ("test.slow",), slow)
+    monkeypatch.setitem(registry._REGISTRY, "test.slow", spec)
+    start = time.monotonic()
+    facts = run_collectors(LocalHost(), CollectContext(datetime.now(UTC)))
+    assert time.monotonic() - start < 10
+    assert facts["test.slow"].reason == "timeout"
+    assert "os.info" in facts and facts["os.info"].observed
+
+
+def test_a_crashing_collector_makes_its_facts_unknown(monkeypatch: pytest.MonkeyPatch) -> None:
+    def broken(host: Host, ctx: CollectContext) -> dict[str, Fact]:
+        raise RuntimeError("boom")
+
+    monkeypatch.setitem(
+        registry._REGISTRY,
+        "test.broken",
+        registry.CollectorSpec("test.broken", ("linux",), ("test.a", "test.b"), broken),
+    )
+    facts = run_collectors(LocalHost(), CollectContext(datetime.now(UTC)))
+    assert facts["test.a"].reason == "collector_error" and "boom" in (facts["test.a"].detail or "")
+    assert facts["os.info"].observed
+
+
+def test_unprivileged_collection_says_unknown_never_pass() -> None:
+    import os
+    import shutil
+    import subprocess
+    import sys
+    import tempfile
+
+    system_python = Path("/usr/bin/python3")
+    if os.geteuid() != 0 or not system_python.exists():
+        pytest.skip("needs root (to switch to an unprivileged account) and Debian's python3")
+    # The virtual environment's interpreter may live in root's home: run Debian's python3
+    # (same minor version) on our sources and installed libraries instead.
+    site = next((Path(sys.prefix) / "lib").glob("python3*/site-packages"))
+    src = Path(__file__).parents[1] / "src"
+    work = Path(tempfile.mkdtemp(prefix="officine-nobody-"))
+    work.chmod(0o777)
+    out = work / "nobody.json"
+    for needed in (src, site):
+        for parent in [needed, *needed.parents]:
+            if parent != Path("/") and parent.stat().st_mode & 0o005 != 0o005:
+                pytest.skip(f"{parent} is not readable by an unprivileged account")
+    proc = subprocess.run(
+        ["runuser", "-u", "nobody", "--", str(system_python), "-m", "officine", "collect", "--out", str(out)],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+        env={**os.environ, "HOME": str(work), "PYTHONPATH": f"{src}:{site}"},
+    )
+    assert proc.returncode == 0, proc.stderr
+    doc = json.loads(out.read_text(encoding="utf-8"))
+    assert doc["collector"]["privileged"] is False
+    assert doc["facts"]["accounts.empty_passwords"]["reason"] == "permission_denied"
+    from helpers import audit_files
+
+    results = audit_files(out)
+    shutil.rmtree(work, ignore_errors=True)
+    assert results["MDP-03"].verdict.value in ("unknown", "needs_answer")
+    assert results["MDP-03"].verdict.value != "pass"
