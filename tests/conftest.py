@@ -85,6 +85,15 @@ class RootTree:
             shutil.copy(src, dest)
 
 
+@pytest.fixture(autouse=True)
+def isolated_dirs(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Never read or write the real user's data and configuration during tests."""
+    base = tmp_path_factory.mktemp("officine-home")
+    monkeypatch.setenv("OFFICINE_DATA_DIR", str(base / "data"))
+    monkeypatch.setenv("OFFICINE_CONFIG_DIR", str(base / "config"))
+    monkeypatch.delenv("OFFICINE_DATABASE_URL", raising=False)
+
+
 @pytest.fixture
 def tree(tmp_path: Path) -> RootTree:
     root = RootTree(tmp_path / "root")

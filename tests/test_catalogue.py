@@ -65,11 +65,11 @@ def test_duplicate_and_unknown_source_are_refused(tmp_path: Path) -> None:
 
 def test_automatic_measure_without_check_is_refused(tmp_path: Path) -> None:
     def orphan(data: dict) -> None:  # type: ignore[type-arg]
-        m = data["practices"][0]["measures"][0]
+        m = next(m for p in data["practices"] for m in p["measures"] if m["id"] == "MSS-01")
         m["verification"], m["platforms"], m["questions"] = "automatic", ["linux"], []
 
     catalogue = load_catalogue.__wrapped__(_broken(tmp_path, orphan))
-    with pytest.raises(CatalogueError, match="mesure SAV-01, champ verification"):
+    with pytest.raises(CatalogueError, match="mesure MSS-01, champ verification"):
         validate_consistency(catalogue, load_messages(), load_checks())
 
 

@@ -10,7 +10,7 @@ from officine.answers import AcceptedException, Answers
 from officine.catalogue.loader import Messages
 from officine.catalogue.model import Catalogue, Measure, Severity, Verdict
 from officine.checks.base import COMBINED_RANK, CheckContext, CheckSpec, FactUnavailable, Outcome
-from officine.facts import FactStatus
+from officine.facts import Fact, FactStatus
 from officine.reference import Reference
 from officine.snapshot import Snapshot
 
@@ -170,6 +170,22 @@ def _host_outcome(
         )
 
 
+def _site_outcome(
+    measure: Measure,
+    spec: CheckSpec,
+    site_facts: dict[str, Fact],
+    answers: Answers,
+    reference: Reference,
+    messages: Messages,
+) -> Outcome:
+    """A measure judged once for the whole pharmacy (backups...), not per workstation."""
+    ctx = CheckContext(measure, site_facts, answers.for_measure(measure.id), "site", datetime.min, reference)
+    try:
+        return spec.func(ctx)
+    except FactUnavailable as exc:
+        return _unavailable(exc, messages)
+
+
 def _answer_evidence(measure: Measure, answers: Answers) -> list[Evidence]:
     evidence = []
     for q in measure.questions:
@@ -199,15 +215,30 @@ def evaluate(
     messages: Messages,
     reference: Reference,
     today: date,
+    site_facts: dict[str, Fact] | None = None,
 ) -> Assessment:
-    """Judge every measure of the catalogue. `today` decides whether exceptions have expired."""
+    """Judge every measure of the catalogue. `today` decides whether exceptions have expired;
+    `site_facts` are facts about the pharmacy rather than one workstation (backups)."""
     results: list[MeasureResult] = []
     practices: list[PracticeResult] = []
     for practice in catalogue.practices:
         practice_results = []
         for measure in practice.measures:
             evidence: list[Evidence] = []
-            if measure.verification == "question":
+            spec = checks.get(measure.id)
+            if spec is not None and spec.scope == "site":
+                outcome = _site_outcome(measure, spec, site_facts or {}, answers, reference, messages)
+                verdict = outcome.verdict
+                evidence.append(
+                    Evidence(
+                        "machine",
+                        verdict,
+                        messages.evidence(measure.id, outcome.reason, outcome.values),
+                        reason=outcome.reason,
+                        values=outcome.values,
+                    )
+                )
+            elif measure.verification == "question":
                 ctx = CheckContext(measure, {}, answers.for_measure(measure.id), "", datetime.min, reference)
                 verdict = ctx.answer_or_needs().verdict
                 if verdict is Verdict.needs_answer:

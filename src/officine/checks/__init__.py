@@ -9,6 +9,7 @@ def load_checks() -> dict[str, CheckSpec]:
     # Import for the registration side effect.
     from officine.checks import (  # noqa: F401, PLC0415
         accounts,
+        backups,
         passwords,
         removable,
         system,

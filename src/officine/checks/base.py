@@ -105,18 +105,19 @@ class CheckSpec:
     measure_id: str
     reasons: tuple[str, ...]
     func: CheckFunc
+    scope: str = "host"  # "host": judged on each workstation; "site": once, from the site's facts
 
 
 CHECKS: dict[str, CheckSpec] = {}
 
 
-def check(measure_id: str, reasons: tuple[str, ...]) -> Callable[[CheckFunc], CheckFunc]:
+def check(measure_id: str, reasons: tuple[str, ...], scope: str = "host") -> Callable[[CheckFunc], CheckFunc]:
     """Register the check of a measure, with every message code it may return."""
 
     def register(func: CheckFunc) -> CheckFunc:
         if measure_id in CHECKS:
             raise ValueError(f"check for {measure_id} registered twice")
-        CHECKS[measure_id] = CheckSpec(measure_id, reasons, func)
+        CHECKS[measure_id] = CheckSpec(measure_id, reasons, func, scope)
         return func
 
     return register

@@ -24,6 +24,9 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     help="officine-cyber : l'hygiène cyber de la pharmacie, vérifiée sur ses postes.",
 )
+from officine.cli.backup import app as backup_app  # noqa: E402
+
+app.add_typer(backup_app, name="backup")
 out = Console(highlight=False)
 err = Console(stderr=True, highlight=False)
 

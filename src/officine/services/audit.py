@@ -94,6 +94,9 @@ def run_audit(
     else:
         snaps = [collect_local(root, progress)]
     now = today or datetime.now(UTC)
+    from officine.services.backup import site_facts  # noqa: PLC0415 - opens the store only with a plan
+
+    site = site_facts(store_url, now=now)
     assessment = evaluate(
         knowledge.catalogue,
         snaps,
@@ -102,6 +105,7 @@ def run_audit(
         knowledge.messages,
         load_reference(),
         now.date(),
+        site,
     )
     audit_id = None
     if save:

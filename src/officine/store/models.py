@@ -70,3 +70,52 @@ class MeasureResultRow(Base):
     verdict: Mapped[str] = mapped_column(String(16))
     excepted: Mapped[int] = mapped_column(Integer, default=0)
     audit: Mapped[AuditRow] = relationship(back_populates="results")
+
+
+class BackupRunRow(Base):
+    """One backup of the plan to one destination."""
+
+    __tablename__ = "backup_runs"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    destination_id: Mapped[str] = mapped_column(String(40), index=True)
+    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    finished_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    status: Mapped[str] = mapped_column(String(16))  # success, partial, failed, absent
+    snapshot_id: Mapped[str | None] = mapped_column(String(80), nullable=True)
+    files_total: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    files_new: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    files_changed: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    bytes_added: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    bytes_total: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    error_code: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    message: Mapped[str | None] = mapped_column(Text, nullable=True)
+    details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class BackupVerificationRow(Base):
+    """A proof: a repository check and a restore drill of one destination."""
+
+    __tablename__ = "backup_verifications"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    destination_id: Mapped[str] = mapped_column(String(40), index=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    status: Mapped[str] = mapped_column(String(16))  # passed, failed
+    snapshot_id: Mapped[str | None] = mapped_column(String(80), nullable=True)
+    full: Mapped[int] = mapped_column(Integer, default=0)
+    check_subset: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    files_checked: Mapped[int] = mapped_column(Integer, default=0)
+    bytes_checked: Mapped[int] = mapped_column(Integer, default=0)
+    error_code: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    message: Mapped[str | None] = mapped_column(Text, nullable=True)
+    details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)  # mismatches, changed files...
+
+
+class DestinationSightingRow(Base):
+    """Whether a destination was attached/reachable when we looked (for the disconnected copy)."""
+
+    __tablename__ = "destination_sightings"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    destination_id: Mapped[str] = mapped_column(String(40), index=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    present: Mapped[int] = mapped_column(Integer)
+    volume_encrypted: Mapped[int | None] = mapped_column(Integer, nullable=True)
