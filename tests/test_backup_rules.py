@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -175,3 +176,18 @@ def test_without_a_plan_the_answers_decide() -> None:
     a = evaluate(K.catalogue, [], Answers(), K.checks, K.messages, load_reference(), NOW.date(), facts)
     verdicts = {m.measure.id: m.verdict.value for m in a.measures if m.measure.id.startswith("SAV")}
     assert set(verdicts.values()) == {"needs_answer"}
+
+
+def test_systemd_schedule_install_and_remove(tmp_path: Path) -> None:
+    from officine.services.backup import install_schedule, remove_schedule, windows_task
+
+    plan = Plan(sources=SRC, destinations=[dest("d1")], schedule="*-*-* 21:15:00")
+    written = install_schedule(plan, tmp_path, officine_bin="/opt/officine/bin/officine")
+    timer = (tmp_path / "officine-backup.timer").read_text(encoding="utf-8")
+    service = (tmp_path / "officine-backup.service").read_text(encoding="utf-8")
+    assert "OnCalendar=*-*-* 21:15:00" in timer and "Persistent=true" in timer
+    assert "ExecStart=/opt/officine/bin/officine backup run" in service
+    assert "ExecStartPost=/opt/officine/bin/officine backup drill" in service
+    assert sorted(remove_schedule(tmp_path)) == sorted(written)
+    assert not list(tmp_path.iterdir())
+    assert "schtasks /Create" in windows_task() and "backup drill" in windows_task()

@@ -237,7 +237,7 @@ class DrillOutcome:
     mismatches: list[dict[str, str]] = field(default_factory=list)
 
 
-def _same_content(a: Path, b: Path) -> bool:
+def same_content(a: Path, b: Path) -> bool:
     with a.open("rb") as fa, b.open("rb") as fb:
         while True:
             ca, cb = fa.read(COMPARE_BLOCK), fb.read(COMPARE_BLOCK)
@@ -283,7 +283,7 @@ def compare_node(node: dict[str, Any], restored_root: Path) -> tuple[str, str | 
     mtime = mtime_ns(node.get("mtime"))
     if st.st_size != node.get("size") or mtime is None or st.st_mtime_ns != mtime:
         return "changed", None  # modified since the backup: a difference is expected, not corruption
-    if not _same_content(restored, source):
+    if not same_content(restored, source):
         return "mismatch", "contenu différent de l'original alors que l'original n'a pas changé"
     return "ok", None
 
