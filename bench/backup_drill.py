@@ -133,13 +133,9 @@ def main() -> None:
             )
         )
         # The comparison step alone, on the restored copy, against a raw read of the source.
-        nodes = [
-            {"path": str(p), "size": p.stat().st_size, "mtime": None} for p in src.rglob("*") if p.is_file()
-        ]
+        nodes = [{"path": str(p), "size": p.stat().st_size, "mtime": None} for p in src.rglob("*") if p.is_file()]
         drop_caches()
-        results["raw_read_s"] = timed(
-            lambda: [p.read_bytes() and None for p in src.rglob("*") if p.is_file()]
-        )
+        results["raw_read_s"] = timed(lambda: [p.read_bytes() and None for p in src.rglob("*") if p.is_file()])
 
         def compare_all() -> None:
             def one(node: dict[str, object]) -> bool:
@@ -153,9 +149,7 @@ def main() -> None:
         results["compare_s"] = timed(compare_all)
         shutil.rmtree(target)
         drop_caches()
-        results["drill_full_s"] = timed(
-            lambda: drill_destination(g.plan, dest, g.restic, g.records, full=True)
-        )
+        results["drill_full_s"] = timed(lambda: drill_destination(g.plan, dest, g.restic, g.records, full=True))
         record = g.records.verifications("disque")[0]
         results["drill_status"] = record.status
         results["drill_timings_s"] = (record.details or {}).get("timings_s")

@@ -68,9 +68,7 @@ class RootTree:
             "root:$y$j9T$abc$def:19000::::::\nmarie:$y$x$y$z:19000::::::\n"
             "paul:$y$x$y$z:19000::::::\ndaemon:*:19000::::::\n",
         )
-        self.write(
-            "/etc/pam.d/common-password", "password [success=1 default=ignore] pam_unix.so obscure yescrypt\n"
-        )
+        self.write("/etc/pam.d/common-password", "password [success=1 default=ignore] pam_unix.so obscure yescrypt\n")
         self.write("/etc/pam.d/common-auth", "auth [success=1 default=ignore] pam_unix.so nullok\n")
         self.packages("base-files", "openssh-server")
 

@@ -15,12 +15,8 @@ def audit_root(root: Path, answers: Path | None = None) -> dict[str, MeasureResu
     return by_id(result.assessment)
 
 
-def audit_files(
-    *files: Path, answers: Path | None = None, today: datetime | None = None
-) -> dict[str, MeasureResult]:
-    result = run_audit(
-        from_files=list(files), answers_path=answers, save=False, today=today or datetime.now(UTC)
-    )
+def audit_files(*files: Path, answers: Path | None = None, today: datetime | None = None) -> dict[str, MeasureResult]:
+    result = run_audit(from_files=list(files), answers_path=answers, save=False, today=today or datetime.now(UTC))
     return by_id(result.assessment)
 
 

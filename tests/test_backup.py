@@ -93,9 +93,7 @@ def site(tmp_path: Path) -> Iterator[Site]:
 
 def _restic(site: Site, dest_id: str, *args: str) -> subprocess.CompletedProcess[str]:
     dest = site.g.plan.destination(dest_id)
-    return subprocess.run(
-        ["restic", *args], env=site.g.restic.env(dest), capture_output=True, text=True, check=False
-    )
+    return subprocess.run(["restic", *args], env=site.g.restic.env(dest), capture_output=True, text=True, check=False)
 
 
 def test_two_destinations_back_up_then_the_drill_passes(site: Site) -> None:
@@ -106,9 +104,7 @@ def test_two_destinations_back_up_then_the_drill_passes(site: Site) -> None:
         outcome = drill_destination(site.g.plan, d, site.g.restic, site.g.records, full=True)
         assert outcome.record.status == "passed", outcome.record.message
         assert outcome.record.files_checked == 51
-        assert outcome.record.bytes_checked == sum(
-            p.stat().st_size for p in site.src.rglob("*") if p.is_file()
-        )
+        assert outcome.record.bytes_checked == sum(p.stat().st_size for p in site.src.rglob("*") if p.is_file())
     verdicts = site.verdicts()
     assert verdicts["SAV-01"] == "pass" and verdicts["SAV-03"] == "pass"
     assert verdicts["SAV-05"] == "pass"  # original + two disks, one at home
@@ -117,9 +113,7 @@ def test_two_destinations_back_up_then_the_drill_passes(site: Site) -> None:
 
 def test_sampled_drill_checks_a_sample(site: Site) -> None:
     run_plan(site.g.plan, site.g.restic, site.g.records, ["disque-1"])
-    plan = site.g.plan.model_copy(
-        update={"thresholds": site.g.plan.thresholds.model_copy(update={"sample_files": 5})}
-    )
+    plan = site.g.plan.model_copy(update={"thresholds": site.g.plan.thresholds.model_copy(update={"sample_files": 5})})
     outcome = drill_destination(
         plan, plan.destination("disque-1"), site.g.restic, site.g.records, full=False, rng=random.Random(1)
     )
@@ -149,9 +143,7 @@ def test_drill_detects_a_silently_corrupted_pack(site: Site) -> None:
 def test_drill_detects_a_deleted_snapshot(site: Site) -> None:
     [run] = run_plan(site.g.plan, site.g.restic, site.g.records, ["disque-1"])
     assert _restic(site, "disque-1", "forget", str(run.snapshot_id)).returncode == 0
-    outcome = drill_destination(
-        site.g.plan, site.g.plan.destination("disque-1"), site.g.restic, site.g.records
-    )
+    outcome = drill_destination(site.g.plan, site.g.plan.destination("disque-1"), site.g.restic, site.g.records)
     assert outcome.record.error_code == "snapshot_missing"
     assert str(run.snapshot_id) in (outcome.record.message or "")
 
@@ -164,13 +156,8 @@ def test_drill_detects_a_changed_repository_password(site: Site, tmp_path: Path)
     keys = _restic(site, "disque-1", "key", "list", "--json")
     old = next(k["id"] for k in __import__("json").loads(keys.stdout) if k["current"])
     env = {**site.g.restic.env(site.g.plan.destination("disque-1")), "RESTIC_PASSWORD_FILE": str(new_pw)}
-    assert (
-        subprocess.run(["restic", "key", "remove", old], env=env, capture_output=True, check=False).returncode
-        == 0
-    )
-    outcome = drill_destination(
-        site.g.plan, site.g.plan.destination("disque-1"), site.g.restic, site.g.records
-    )
+    assert subprocess.run(["restic", "key", "remove", old], env=env, capture_output=True, check=False).returncode == 0
+    outcome = drill_destination(site.g.plan, site.g.plan.destination("disque-1"), site.g.restic, site.g.records)
     assert outcome.record.error_code == "wrong_password"
     assert "Mot de passe refusé par le dépôt « Disque 1 »" in (outcome.record.message or "")
 
@@ -252,9 +239,7 @@ def test_locked_repository_is_explained(site: Site) -> None:
                 break
             threading.Event().wait(0.02)
         assert any(lock_dir.iterdir()), "restic did not take its lock"
-        outcome = drill_destination(
-            site.g.plan, site.g.plan.destination("disque-1"), site.g.restic, site.g.records
-        )
+        outcome = drill_destination(site.g.plan, site.g.plan.destination("disque-1"), site.g.restic, site.g.records)
     finally:
         holder.kill()
         holder.wait()
@@ -287,9 +272,7 @@ def test_no_password_in_ps_database_reports_or_plan(site: Site, tmp_path: Path) 
 
     def watch() -> None:
         while not stop.is_set():
-            seen.append(
-                subprocess.run(["ps", "-eo", "args"], capture_output=True, text=True, check=False).stdout
-            )
+            seen.append(subprocess.run(["ps", "-eo", "args"], capture_output=True, text=True, check=False).stdout)
             stop.wait(0.02)
 
     watcher = threading.Thread(target=watch)

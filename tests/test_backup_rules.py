@@ -93,16 +93,12 @@ SRC = [Source(path="/srv/lgo", lgo=True)]
         ),
     ],
 )
-def test_three_two_one(
-    name: str, destinations: list[Destination], runs: list[RunRecord], expected: str
-) -> None:
+def test_three_two_one(name: str, destinations: list[Destination], runs: list[RunRecord], expected: str) -> None:
     assert judge(Plan(sources=SRC, destinations=destinations), runs)["SAV-05"] == expected, name
 
 
 def test_cloud_without_hds_fails_and_expired_certificate_fails() -> None:
-    plan = Plan(
-        sources=SRC, destinations=[dest("d1"), dest("c1", "cloud", "cloud", hds=Hds(certified=False))]
-    )
+    plan = Plan(sources=SRC, destinations=[dest("d1"), dest("c1", "cloud", "cloud", hds=Hds(certified=False))])
     assert judge(plan, [ok("d1"), ok("c1")])["SAV-06"] == "fail"
     expired = Hds(certified=True, reference="HDS-2", expires=date(2026, 1, 1))
     plan = Plan(sources=SRC, destinations=[dest("c1", "cloud", "cloud", hds=expired)])
@@ -165,9 +161,7 @@ def test_backup_age_and_drill_age() -> None:
     old = VerificationRecord("d1", NOW - timedelta(days=250), "passed", "abcd", True, "1/30", 10, 1000)
     assert judge(plan, [ok("d1")], [old])["SAV-03"] == "warn"
     assert judge(plan, [ok("d1")], [])["SAV-03"] == "fail"
-    broken = VerificationRecord(
-        "d1", NOW - timedelta(days=1), "failed", error_code="corrupted", message="abîmé"
-    )
+    broken = VerificationRecord("d1", NOW - timedelta(days=1), "failed", error_code="corrupted", message="abîmé")
     assert judge(plan, [ok("d1")], [drill, broken])["SAV-03"] == "fail"
 
 

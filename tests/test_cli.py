@@ -62,9 +62,7 @@ def test_fail_under_sets_exit_code_1(snap_file: Path, data_env: dict[str, str]) 
         == 1
     )
     assert (
-        officine(
-            "audit", "--from", str(snap_file), "--fail-under", "0", "--sans-enregistrer", env=data_env
-        ).returncode
+        officine("audit", "--from", str(snap_file), "--fail-under", "0", "--sans-enregistrer", env=data_env).returncode
         == 0
     )
 

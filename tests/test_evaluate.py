@@ -128,11 +128,7 @@ def test_no_snapshot_makes_automatic_measures_unknown() -> None:
         ({"version": 2}, "version 2"),
         ({"unexpected": 1}, "unexpected"),
         (
-            {
-                "exceptions": [
-                    {"measure": "POS-01", "justification": "court", "by": "X", "date": "2026-01-01"}
-                ]
-            },
+            {"exceptions": [{"measure": "POS-01", "justification": "court", "by": "X", "date": "2026-01-01"}]},
             "justification",
         ),
         (

@@ -22,9 +22,7 @@ def live() -> dict[str, MeasureResult]:
 
 
 def _linux_automatic(results: dict[str, MeasureResult]) -> list[MeasureResult]:
-    return [
-        r for r in results.values() if r.measure.verification != "question" and "linux" in r.measure.platforms
-    ]
+    return [r for r in results.values() if r.measure.verification != "question" and "linux" in r.measure.platforms]
 
 
 def test_every_automated_linux_measure_has_a_reasoned_verdict(live: dict[str, MeasureResult]) -> None:
@@ -68,9 +66,7 @@ def test_os_support_names_this_os(live: dict[str, MeasureResult]) -> None:
 
 
 def _installed(package: str) -> bool:
-    proc = subprocess.run(
-        ["dpkg-query", "-W", "-f=${Status}", package], capture_output=True, text=True, check=False
-    )
+    proc = subprocess.run(["dpkg-query", "-W", "-f=${Status}", package], capture_output=True, text=True, check=False)
     return proc.stdout.endswith("installed") and "not-installed" not in proc.stdout
 
 

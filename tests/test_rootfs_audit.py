@@ -19,8 +19,7 @@ def debian(tree: RootTree) -> RootTree:
 def test_weak_password_policy_fails(debian: RootTree) -> None:
     debian.write(
         "/etc/pam.d/common-password",
-        "password requisite pam_pwquality.so retry=3\n"
-        "password [success=1 default=ignore] pam_unix.so obscure\n",
+        "password requisite pam_pwquality.so retry=3\npassword [success=1 default=ignore] pam_unix.so obscure\n",
     )
     debian.write("/etc/security/pwquality.conf", "# weak\nminlen = 8\n")
     results = audit_root(debian.path)
@@ -45,8 +44,7 @@ def test_positive_credits_shorten_the_effective_minimum(debian: RootTree) -> Non
 def test_strong_policy_with_lockout_passes(debian: RootTree) -> None:
     debian.write(
         "/etc/pam.d/common-password",
-        "password requisite pam_pwquality.so retry=3\n"
-        "password [success=1 default=ignore] pam_unix.so obscure\n",
+        "password requisite pam_pwquality.so retry=3\npassword [success=1 default=ignore] pam_unix.so obscure\n",
     )
     debian.write("/etc/security/pwquality.conf.d/50-officine.conf", "minlen = 14\n")
     debian.write(
@@ -74,9 +72,7 @@ def test_forced_expiry_is_flagged(debian: RootTree) -> None:
 
 
 def test_empty_password_is_found_and_hashes_never_recorded(debian: RootTree, tmp_path: Path) -> None:
-    debian.write(
-        "/etc/shadow", "root:$y$j9T$secrethash$zz:19000::::::\nmarie::19000::::::\npaul:!:19000::::::\n"
-    )
+    debian.write("/etc/shadow", "root:$y$j9T$secrethash$zz:19000::::::\nmarie::19000::::::\npaul:!:19000::::::\n")
     from officine import snapshot
     from officine.host import LocalHost
 
@@ -92,8 +88,7 @@ def test_autologin_and_extra_root(debian: RootTree) -> None:
     debian.write("/etc/gdm3/daemon.conf", "[daemon]\nAutomaticLoginEnable = true\nAutomaticLogin = marie\n")
     debian.write(
         "/etc/passwd",
-        "root:x:0:0:root:/root:/bin/bash\ntoor:x:0:0::/root:/bin/sh\n"
-        "marie:x:1000:1000:Marie:/home/marie:/bin/bash\n",
+        "root:x:0:0:root:/root:/bin/bash\ntoor:x:0:0::/root:/bin/sh\nmarie:x:1000:1000:Marie:/home/marie:/bin/bash\n",
     )
     results = audit_root(debian.path)
     assert verdict(results, "ACC-01") == "fail"
@@ -150,9 +145,7 @@ def test_ssh_root_login_with_password(debian: RootTree) -> None:
     results = audit_root(debian.path)
     # sshd keeps the first value it reads: the included file wins over the later line.
     assert verdict(results, "POS-06") == "fail"
-    debian.write(
-        "/etc/ssh/sshd_config.d/10-local.conf", "PasswordAuthentication no\nKbdInteractiveAuthentication no\n"
-    )
+    debian.write("/etc/ssh/sshd_config.d/10-local.conf", "PasswordAuthentication no\nKbdInteractiveAuthentication no\n")
     results = audit_root(debian.path)
     assert verdict(results, "POS-06") == "pass"
 
@@ -160,8 +153,7 @@ def test_ssh_root_login_with_password(debian: RootTree) -> None:
 def test_ssh_match_block_does_not_change_global_value(debian: RootTree) -> None:
     debian.write(
         "/etc/ssh/sshd_config",
-        "PasswordAuthentication no\nKbdInteractiveAuthentication no\n"
-        "Match User backup\n  PasswordAuthentication yes\n",
+        "PasswordAuthentication no\nKbdInteractiveAuthentication no\nMatch User backup\n  PasswordAuthentication yes\n",
     )
     assert verdict(audit_root(debian.path), "POS-06") == "pass"
 

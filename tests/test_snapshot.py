@@ -28,13 +28,9 @@ def test_live_and_replayed_verdicts_are_identical() -> None:
     live = run_audit(save=False)
     snap = live.snapshots[0]
     replayed = snapshot.reanalyse(snapshot.parse(json.loads(snap.dumps()), Path("x")))
-    assert {k: v.to_json() for k, v in replayed.facts.items()} == {
-        k: v.to_json() for k, v in snap.facts.items()
-    }
+    assert {k: v.to_json() for k, v in replayed.facts.items()} == {k: v.to_json() for k, v in snap.facts.items()}
     again = run_audit(from_files=None, save=False)  # a second live run, same machine
-    assert {m.measure.id for m in again.assessment.measures} == {
-        m.measure.id for m in live.assessment.measures
-    }
+    assert {m.measure.id for m in again.assessment.measures} == {m.measure.id for m in live.assessment.measures}
 
 
 def test_file_round_trip_gives_same_verdicts(saved: Path, tree: RootTree) -> None:

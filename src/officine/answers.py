@@ -59,8 +59,7 @@ class Answers:
 
 def _bad(path: Path, why: str) -> UserError:
     return UserError(
-        f"Le fichier de réponses {path} est invalide : {why}. Corrigez-le puis relancez ; "
-        "rien n'a été enregistré."
+        f"Le fichier de réponses {path} est invalide : {why}. Corrigez-le puis relancez ; rien n'a été enregistré."
     )
 
 
@@ -81,9 +80,7 @@ def parse_answers(data: Any, catalogue: Catalogue, path: Path) -> Answers:
     for qid, raw in parsed.answers.items():
         question = questions.get(qid)
         if question is None:
-            raise _bad(
-                path, f"la question « {qid} » n'existe pas dans le catalogue (voir « officine catalogue »)"
-            )
+            raise _bad(path, f"la question « {qid} » n'existe pas dans le catalogue (voir « officine catalogue »)")
         value = str(raw).strip()
         allowed = [c.value for c in question.choices]
         if value not in allowed:

@@ -263,9 +263,7 @@ def evaluate(
             else:
                 verdicts = []
                 for snap in snapshots:
-                    outcome = _host_outcome(
-                        measure, checks.get(measure.id), snap, answers, reference, messages
-                    )
+                    outcome = _host_outcome(measure, checks.get(measure.id), snap, answers, reference, messages)
                     verdicts.append(outcome.verdict)
                     evidence.append(
                         Evidence(
@@ -312,12 +310,8 @@ def evaluate(
             "mode": s.mode,
             "privileged": bool(s.collector.get("privileged")),
             # What an administrator's run would have added: facts refused for lack of rights.
-            "needs_privileges": sorted(
-                name for name, fact in s.facts.items() if fact.reason == "permission_denied"
-            ),
+            "needs_privileges": sorted(name for name, fact in s.facts.items() if fact.reason == "permission_denied"),
         }
         for s in snapshots
     ]
-    return Assessment(
-        _score(results), practices, results, candidates[:PRIORITY_COUNT], today, catalogue.version, hosts
-    )
+    return Assessment(_score(results), practices, results, candidates[:PRIORITY_COUNT], today, catalogue.version, hosts)

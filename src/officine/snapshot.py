@@ -89,9 +89,7 @@ def _identity(host: Host) -> dict[str, Any]:
     }
 
 
-def collect(
-    host: LocalHost, progress: Callable[[str], None] | None = None, now: datetime | None = None
-) -> Snapshot:
+def collect(host: LocalHost, progress: Callable[[str], None] | None = None, now: datetime | None = None) -> Snapshot:
     """Observe `host` with every collector of its platform."""
     collected_at = (now or datetime.now(UTC)).replace(microsecond=0)
     start = datetime.now(UTC)

@@ -148,9 +148,7 @@ def backup_destination(
         records.add_run(run)
         return run
     unreadable = [str(e.get("item", "?")) for e in stderr_errors(stderr)]
-    previous = next(
-        (r for r in records.runs(dest.id) if r.status in ("success", "partial") and r.files_total), None
-    )
+    previous = next((r for r in records.runs(dest.id) if r.status in ("success", "partial") and r.files_total), None)
     details: dict[str, Any] = {
         "missing_sources": missing,
         "unreadable": unreadable[:50],
@@ -224,9 +222,7 @@ def run_plan(
     progress: Progress | None = None,
 ) -> list[RunRecord]:
     return [
-        backup_destination(plan, d, restic, records, progress)
-        for d in plan.destinations
-        if not only or d.id in only
+        backup_destination(plan, d, restic, records, progress) for d in plan.destinations if not only or d.id in only
     ]
 
 
@@ -327,9 +323,7 @@ def drill_destination(
     try:
         t0 = time.perf_counter()
         snaps = restic.json(dest, ["snapshots", "--tag", "officine"], timeout=600) or []
-        last = next(
-            (r for r in records.runs(dest.id) if r.status in ("success", "partial") and r.snapshot_id), None
-        )
+        last = next((r for r in records.runs(dest.id) if r.status in ("success", "partial") and r.snapshot_id), None)
         ids = [(str(s.get("id", "")), str(s.get("short_id", ""))) for s in snaps if isinstance(s, dict)]
         if last is not None and not any(
             full_id.startswith(str(last.snapshot_id)) or short == last.snapshot_id for full_id, short in ids
@@ -353,9 +347,7 @@ def drill_destination(
         nodes = _ls(restic, dest, snapshot_id)
         last_full = next((v for v in records.verifications(dest.id) if v.full and v.status == "passed"), None)
         if full is None:
-            full = last_full is None or at - last_full.at > timedelta(
-                days=plan.thresholds.full_drill_every_days
-            )
+            full = last_full is None or at - last_full.at > timedelta(days=plan.thresholds.full_drill_every_days)
         chooser = rng or random.SystemRandom()
         sample = nodes if full else chooser.sample(nodes, min(plan.thresholds.sample_files, len(nodes)))
         target = Path(tempfile.mkdtemp(prefix="officine-drill-", dir=work_dir))
@@ -405,8 +397,7 @@ def drill_destination(
             len(sample),
             checked_bytes,
             "mismatch",
-            f"La restauration d'essai a trouvé {len(mismatches)} fichier(s) "
-            f"différent(s) de l'original : {names}.",
+            f"La restauration d'essai a trouvé {len(mismatches)} fichier(s) différent(s) de l'original : {names}.",
             details,
         )
     else:

@@ -145,8 +145,7 @@ def load_plan(path: Path | None = None) -> Plan:
     path = path or default_plan_path()
     if not path.exists():
         raise UserError(
-            f"Aucun plan de sauvegarde ({path}). Créez-le avec « officine backup plan init "
-            "--source DOSSIER »."
+            f"Aucun plan de sauvegarde ({path}). Créez-le avec « officine backup plan init --source DOSSIER »."
         )
     try:
         data = load_yaml(path.read_text(encoding="utf-8"))

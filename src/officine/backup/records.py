@@ -82,11 +82,7 @@ class BackupRecords:
 
     def runs(self, destination_id: str | None = None, limit: int = 200) -> list[RunRecord]:
         with Session(self.engine) as s:
-            q = (
-                select(BackupRunRow)
-                .order_by(BackupRunRow.started_at.desc(), BackupRunRow.id.desc())
-                .limit(limit)
-            )
+            q = select(BackupRunRow).order_by(BackupRunRow.started_at.desc(), BackupRunRow.id.desc()).limit(limit)
             if destination_id:
                 q = q.where(BackupRunRow.destination_id == destination_id)
             return [

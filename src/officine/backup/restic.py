@@ -54,8 +54,7 @@ _CLASSIFY = (
     (
         "no space left on device",
         "disk_full",
-        "le disque de « {label} » est plein : libérez de la place "
-        "ou appliquez la rétention (officine backup prune)",
+        "le disque de « {label} » est plein : libérez de la place ou appliquez la rétention (officine backup prune)",
     ),
     (
         "is there a repository at the following location",
@@ -89,8 +88,7 @@ def check_password_file(dest: Destination) -> None:
     except FileNotFoundError as exc:
         raise ResticError(
             "password_file",
-            f"Fichier de mot de passe introuvable pour « {dest.label} » : "
-            f"{path}. Recréez-le depuis la copie papier.",
+            f"Fichier de mot de passe introuvable pour « {dest.label} » : {path}. Recréez-le depuis la copie papier.",
         ) from exc
     if mode & (stat.S_IRWXG | stat.S_IRWXO):
         raise ResticError(

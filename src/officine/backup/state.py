@@ -49,12 +49,8 @@ def build_state(
         return {FACT: not_applicable("aucun plan de sauvegarde géré par officine-cyber")}
     destinations = []
     for d in plan.destinations:
-        d_runs = sorted(
-            (r for r in runs if r.destination_id == d.id), key=lambda r: r.started_at, reverse=True
-        )
-        d_checks = sorted(
-            (v for v in verifications if v.destination_id == d.id), key=lambda v: v.at, reverse=True
-        )
+        d_runs = sorted((r for r in runs if r.destination_id == d.id), key=lambda r: r.started_at, reverse=True)
+        d_checks = sorted((v for v in verifications if v.destination_id == d.id), key=lambda v: v.at, reverse=True)
         last_success = next((r for r in d_runs if r.status == "success"), None)
         last_partial = next((r for r in d_runs if r.status == "partial"), None)
         last_drill = next((v for v in d_checks if v.error_code != "absent"), None)

@@ -62,9 +62,7 @@ def load_catalogue(path: Path | None = None) -> Catalogue:
         return Catalogue.model_validate(data)
     except ValidationError as exc:
         first = exc.errors()[0]
-        raise CatalogueError(
-            f"Catalogue invalide — {_where(data, tuple(first['loc']))} : {first['msg']}"
-        ) from exc
+        raise CatalogueError(f"Catalogue invalide — {_where(data, tuple(first['loc']))} : {first['msg']}") from exc
 
 
 @dataclass(frozen=True)
@@ -117,6 +115,4 @@ def load_messages(path: Path | None = None) -> Messages:
         if not isinstance(templates, dict):
             raise CatalogueError(f"Messages invalides : mesure {measure_id} : dictionnaire attendu")
         _check_templates(measure_id, templates)
-    return Messages(
-        data.get("generic") or {}, data.get("unknown_reasons") or {}, data.get("verdicts") or {}, measures
-    )
+    return Messages(data.get("generic") or {}, data.get("unknown_reasons") or {}, data.get("verdicts") or {}, measures)

@@ -37,9 +37,7 @@ def no_daily_admin(ctx: CheckContext) -> Outcome:
         return passed("no_admin_daily", humans=", ".join(humans))
     if set(humans) <= set(admins):
         return fail("all_admins", admins=", ".join(admins))
-    return warn(
-        "some_admins", admins=", ".join(admins), others=", ".join(h for h in humans if h not in admins)
-    )
+    return warn("some_admins", admins=", ".join(admins), others=", ".join(h for h in humans if h not in admins))
 
 
 def _describe(seconds: int | None) -> str:
@@ -79,9 +77,7 @@ def inactivity_lock(ctx: CheckContext) -> Outcome:
         return unknown("users_undetermined", users="aucune session", detail="aucun réglage lu")
     if worst["lock_after_s"] > LOCK_GOOD_S:
         return warn("lock_slow", delay=_describe(worst["lock_after_s"]), session=label(worst))
-    return passed(
-        "lock_ok", delay=_describe(worst["lock_after_s"]), session=label(worst), count=len(sessions)
-    )
+    return passed("lock_ok", delay=_describe(worst["lock_after_s"]), session=label(worst), count=len(sessions))
 
 
 @check("VER-02", reasons=("removal_locks", "no_removal_action", "removal_unknown"))

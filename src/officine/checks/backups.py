@@ -144,9 +144,7 @@ def restore_tested(ctx: CheckContext) -> Outcome:
                 message=x["message"] or x["error_code"],
             )
     passes = [
-        (d, datetime.fromisoformat(d["last_passed_drill"]))
-        for d in state["destinations"]
-        if d["last_passed_drill"]
+        (d, datetime.fromisoformat(d["last_passed_drill"])) for d in state["destinations"] if d["last_passed_drill"]
     ]
     if not passes:
         return fail("no_drill", when="jamais")
@@ -229,7 +227,5 @@ def hds_only(ctx: CheckContext) -> Outcome:
         return fail("hds_expired", destinations=", ".join(expired))
     return passed(
         "hds_ok",
-        destinations=", ".join(
-            f"{d['label']} (réf. {(d['hds'] or {}).get('reference') or '?'})" for d in hosted
-        ),
+        destinations=", ".join(f"{d['label']} (réf. {(d['hds'] or {}).get('reference') or '?'})" for d in hosted),
     )

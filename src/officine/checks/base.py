@@ -72,9 +72,7 @@ class CheckContext:
             if value is None:
                 continue
             choice = next(c for c in question.choices if c.value == value)
-            outcomes.append(
-                Outcome(choice.verdict, "answer", {"question": question.text, "answer": choice.label})
-            )
+            outcomes.append(Outcome(choice.verdict, "answer", {"question": question.text, "answer": choice.label}))
         if not outcomes:
             return None
         return max(outcomes, key=lambda o: ANSWER_SEVERITY[o.verdict])

@@ -33,9 +33,7 @@ def lockout(ctx: CheckContext) -> Outcome:
         return fail("no_lockout")
     deny = value.get("deny")
     if isinstance(deny, int) and deny <= MAX_DENY:
-        return passed(
-            "lockout_ok", deny=deny, unlock_time_s=value.get("unlock_time_s"), module=value.get("module")
-        )
+        return passed("lockout_ok", deny=deny, unlock_time_s=value.get("unlock_time_s"), module=value.get("module"))
     return warn("lockout_lax", deny=deny, module=value.get("module"))
 
 

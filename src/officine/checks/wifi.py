@@ -19,9 +19,7 @@ def wifi_security(ctx: CheckContext) -> Outcome:
     pairwise = (value.get("pairwise") or "").lower()
     if key_mgmt == "none":
         return fail(
-            "wep"
-            if value.get("wep_key_type") or "wep" in (value.get("ap_security") or "").lower()
-            else "open",
+            "wep" if value.get("wep_key_type") or "wep" in (value.get("ap_security") or "").lower() else "open",
             ssid=ssid,
         )
     if key_mgmt == "owe":

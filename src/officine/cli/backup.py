@@ -11,9 +11,7 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
-app = typer.Typer(
-    no_args_is_help=True, help="Sauvegardes prouvées : plan, sauvegarde, vérification, restauration."
-)
+app = typer.Typer(no_args_is_help=True, help="Sauvegardes prouvées : plan, sauvegarde, vérification, restauration.")
 plan_app = typer.Typer(no_args_is_help=True, help="Le plan de sauvegarde (quoi, où, quand).")
 schedule_app = typer.Typer(no_args_is_help=True, help="Programmation automatique.")
 app.add_typer(plan_app, name="plan")
@@ -21,9 +19,7 @@ app.add_typer(schedule_app, name="schedule")
 out = Console(highlight=False)
 err = Console(stderr=True, highlight=False)
 
-PlanOpt = Annotated[
-    Path | None, typer.Option("--plan", help="Fichier du plan (défaut : dossier de configuration).")
-]
+PlanOpt = Annotated[Path | None, typer.Option("--plan", help="Fichier du plan (défaut : dossier de configuration).")]
 DbOpt = Annotated[str | None, typer.Option("--db", help="Adresse de la base (défaut : SQLite local).")]
 
 
@@ -46,21 +42,15 @@ def plan_add_destination(
     dest_id: Annotated[str, typer.Argument(help="Identifiant court, par exemple disque-1.")],
     repository: Annotated[str, typer.Option("--depot", help="Dossier du dépôt (disque) ou adresse restic.")],
     kind: Annotated[str, typer.Option("--type", help="disk, rotated_disk, network ou cloud.")] = "disk",
-    place: Annotated[
-        str, typer.Option("--lieu", help="pharmacie, domicile, autre_site ou cloud.")
-    ] = "pharmacie",
+    place: Annotated[str, typer.Option("--lieu", help="pharmacie, domicile, autre_site ou cloud.")] = "pharmacie",
     label: Annotated[str | None, typer.Option("--nom", help="Nom lisible.")] = None,
     password_file: Annotated[
         Path | None,
         typer.Option("--fichier-mot-de-passe", help="Fichier existant (sinon un mot de passe est créé)."),
     ] = None,
     immutable: Annotated[bool, typer.Option("--non-effacable", help="Dépôt en ajout seulement.")] = False,
-    hds_reference: Annotated[
-        str | None, typer.Option("--hds-reference", help="Référence du certificat HDS.")
-    ] = None,
-    hds_expires: Annotated[
-        str | None, typer.Option("--hds-expiration", help="Fin du certificat (AAAA-MM-JJ).")
-    ] = None,
+    hds_reference: Annotated[str | None, typer.Option("--hds-reference", help="Référence du certificat HDS.")] = None,
+    hds_expires: Annotated[str | None, typer.Option("--hds-expiration", help="Fin du certificat (AAAA-MM-JJ).")] = None,
     plan: PlanOpt = None,
 ) -> None:
     """Ajoute une destination (disque externe, disque en rotation, serveur, hébergeur)."""
@@ -83,9 +73,7 @@ def plan_add_destination(
         hds_expires=expires,
         plan_path=plan,
     )
-    out.print(
-        f"Destination « {escape(dest_id)} » ajoutée. Mot de passe dans {path} (lisible par ce compte seul)."
-    )
+    out.print(f"Destination « {escape(dest_id)} » ajoutée. Mot de passe dans {path} (lisible par ce compte seul).")
     if generated:
         out.print(
             "[bold]Notez ce mot de passe sur papier et rangez-le au coffre[/bold] : sans lui la sauvegarde "
@@ -138,9 +126,7 @@ def init(plan: PlanOpt = None, db: DbOpt = None) -> None:
 
 @app.command("run")
 def run(
-    destination: Annotated[
-        list[str] | None, typer.Option("--destination", help="Seulement cette destination.")
-    ] = None,
+    destination: Annotated[list[str] | None, typer.Option("--destination", help="Seulement cette destination.")] = None,
     plan: PlanOpt = None,
     db: DbOpt = None,
 ) -> None:
@@ -165,19 +151,14 @@ def run(
     }
     for r in runs:
         size = f", {r.files_total} fichiers" if r.files_total is not None else ""
-        out.print(
-            f"  {r.destination_id} : {labels[r.status]}{size}"
-            + (f" — {escape(r.message)}" if r.message else "")
-        )
+        out.print(f"  {r.destination_id} : {labels[r.status]}{size}" + (f" — {escape(r.message)}" if r.message else ""))
     if any(r.status == "failed" for r in runs) or all(r.status == "absent" for r in runs):
         raise typer.Exit(1)
 
 
 @app.command("drill")
 def drill(
-    destination: Annotated[
-        list[str] | None, typer.Option("--destination", help="Seulement cette destination.")
-    ] = None,
+    destination: Annotated[list[str] | None, typer.Option("--destination", help="Seulement cette destination.")] = None,
     full: Annotated[bool, typer.Option("--complet", help="Restaurer et comparer tous les fichiers.")] = False,
     plan: PlanOpt = None,
     db: DbOpt = None,
@@ -222,11 +203,7 @@ def status(
     results, _facts = backup_status(db, plan)
     failing = [r for r in results if r.verdict.value == "fail"]
     if as_json:
-        print(
-            json.dumps(
-                {"ok": not failing, "measures": [r.to_json() for r in results]}, ensure_ascii=False, indent=2
-            )
-        )
+        print(json.dumps({"ok": not failing, "measures": [r.to_json() for r in results]}, ensure_ascii=False, indent=2))
     else:
         messages = load_messages()
         for r in results:
@@ -249,8 +226,7 @@ def list_snapshots(destination: str, plan: PlanOpt = None, db: DbOpt = None) -> 
     g = Guardian.open(plan, db)
     for s in snapshots(g, destination):
         out.print(
-            f"  {s.get('short_id')}  {str(s.get('time', ''))[:16].replace('T', ' ')}  "
-            f"{', '.join(s.get('paths', []))}"
+            f"  {s.get('short_id')}  {str(s.get('time', ''))[:16].replace('T', ' ')}  {', '.join(s.get('paths', []))}"
         )
 
 
@@ -258,9 +234,7 @@ def list_snapshots(destination: str, plan: PlanOpt = None, db: DbOpt = None) -> 
 def restore(
     destination: Annotated[str, typer.Option("--destination", help="Destination où lire la sauvegarde.")],
     target: Annotated[Path, typer.Option("--vers", help="Dossier où restaurer (vide ou nouveau).")],
-    snapshot: Annotated[
-        str, typer.Option("--sauvegarde", help="Identifiant (défaut : la plus récente).")
-    ] = "latest",
+    snapshot: Annotated[str, typer.Option("--sauvegarde", help="Identifiant (défaut : la plus récente).")] = "latest",
     include: Annotated[list[str] | None, typer.Option("--seulement", help="Chemin à restaurer.")] = None,
     overwrite: Annotated[
         bool, typer.Option("--ecraser", help="Autoriser la restauration sur les données en service.")

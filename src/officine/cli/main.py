@@ -25,8 +25,10 @@ app = typer.Typer(
     help="officine-cyber : l'hygiène cyber de la pharmacie, vérifiée sur ses postes.",
 )
 from officine.cli.backup import app as backup_app  # noqa: E402
+from officine.cli.incident import app as incident_app  # noqa: E402
 
 app.add_typer(backup_app, name="backup")
+app.add_typer(incident_app, name="incident")
 out = Console(highlight=False)
 err = Console(stderr=True, highlight=False)
 
@@ -51,24 +53,16 @@ def audit(
     from_: Annotated[
         list[Path] | None, typer.Option("--from", help="Instantané(s) à analyser au lieu de ce poste.")
     ] = None,
-    root: Annotated[
-        Path | None, typer.Option("--root", help="Auditer un système monté dans ce dossier.")
-    ] = None,
-    answers: Annotated[
-        Path | None, typer.Option("--answers", help="Fichier de réponses (YAML ou JSON).")
-    ] = None,
+    root: Annotated[Path | None, typer.Option("--root", help="Auditer un système monté dans ce dossier.")] = None,
+    answers: Annotated[Path | None, typer.Option("--answers", help="Fichier de réponses (YAML ou JSON).")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Sortie JSON.")] = False,
     fail_under: Annotated[
         int | None,
         typer.Option("--fail-under", min=0, max=100, help="Code retour 1 si la note est inférieure."),
     ] = None,
     brief: Annotated[bool, typer.Option("--bref", help="Seulement la note et les priorités.")] = False,
-    no_save: Annotated[
-        bool, typer.Option("--sans-enregistrer", help="Ne pas enregistrer dans l'historique.")
-    ] = False,
-    db: Annotated[
-        str | None, typer.Option("--db", help="Adresse de la base (défaut : SQLite local).")
-    ] = None,
+    no_save: Annotated[bool, typer.Option("--sans-enregistrer", help="Ne pas enregistrer dans l'historique.")] = False,
+    db: Annotated[str | None, typer.Option("--db", help="Adresse de la base (défaut : SQLite local).")] = None,
 ) -> None:
     """Audite ce poste (ou un instantané) et affiche le bilan en français."""
     from officine.catalogue.loader import load_messages  # noqa: PLC0415
@@ -100,9 +94,7 @@ def audit(
 @app.command()
 def collect(
     out_file: Annotated[Path | None, typer.Option("--out", help="Fichier où écrire l'instantané.")] = None,
-    root: Annotated[
-        Path | None, typer.Option("--root", help="Observer un système monté dans ce dossier.")
-    ] = None,
+    root: Annotated[Path | None, typer.Option("--root", help="Observer un système monté dans ce dossier.")] = None,
 ) -> None:
     """Observe ce poste et écrit un instantané JSON (à analyser ici ou ailleurs)."""
     from officine import snapshot  # noqa: PLC0415
@@ -114,18 +106,13 @@ def collect(
         print(snap.dumps())
         return
     snapshot.save(snap, out_file)
-    err.print(
-        f"Instantané écrit dans {out_file} ({len(snap.observations)} observations, "
-        f"{len(snap.facts)} constats)."
-    )
+    err.print(f"Instantané écrit dans {out_file} ({len(snap.observations)} observations, {len(snap.facts)} constats).")
 
 
 @app.command()
 def catalogue(
     as_json: Annotated[bool, typer.Option("--json", help="Sortie JSON.")] = False,
-    markdown: Annotated[
-        bool, typer.Option("--markdown", help="Sortie Markdown (docs/catalogue.md).")
-    ] = False,
+    markdown: Annotated[bool, typer.Option("--markdown", help="Sortie Markdown (docs/catalogue.md).")] = False,
 ) -> None:
     """Affiche les mesures vérifiées, par pratique."""
     from officine.services.catalogue import catalogue_json, catalogue_markdown, render_catalogue  # noqa: PLC0415
@@ -141,9 +128,7 @@ def catalogue(
 @app.command()
 def history(
     as_json: Annotated[bool, typer.Option("--json", help="Sortie JSON.")] = False,
-    db: Annotated[
-        str | None, typer.Option("--db", help="Adresse de la base (défaut : SQLite local).")
-    ] = None,
+    db: Annotated[str | None, typer.Option("--db", help="Adresse de la base (défaut : SQLite local).")] = None,
 ) -> None:
     """Liste les audits enregistrés et l'évolution de la note."""
     from officine.store import Store  # noqa: PLC0415
@@ -152,10 +137,7 @@ def history(
     if as_json:
         print(
             json.dumps(
-                [
-                    {"id": r.id, "date": r.created_at.isoformat(), "score": r.score, "hosts": r.hosts}
-                    for r in rows
-                ],
+                [{"id": r.id, "date": r.created_at.isoformat(), "score": r.score, "hosts": r.hosts} for r in rows],
                 ensure_ascii=False,
                 indent=2,
             )

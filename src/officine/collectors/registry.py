@@ -62,10 +62,7 @@ def _run_one(spec: CollectorSpec, host: Host, ctx: CollectContext) -> dict[str, 
         facts = spec.func(host, ctx)
     except Exception as exc:  # a bug in one collector must not sink the audit
         log.exception("collector %s failed", spec.name)
-        return {
-            name: unknown("collector_error", f"{spec.name}: {type(exc).__name__}: {exc}")
-            for name in spec.facts
-        }
+        return {name: unknown("collector_error", f"{spec.name}: {type(exc).__name__}: {exc}") for name in spec.facts}
     missing = [f for f in spec.facts if f not in facts]
     extra = [f for f in facts if f not in spec.facts]
     if extra:

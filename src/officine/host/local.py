@@ -94,9 +94,7 @@ class LocalHost(Host):
                 detail="système monté : aucune commande n'est exécutée",
             )
         if shutil.which(argv[0]) is None:
-            return Observation(
-                kind="command", target=argv, status=ObsStatus.missing, detail=f"{argv[0]} absent"
-            )
+            return Observation(kind="command", target=argv, status=ObsStatus.missing, detail=f"{argv[0]} absent")
         # A fixed, neutral locale: we parse values, but never let translations move them.
         env = {**os.environ, "LC_ALL": "C", "LANG": "C", "LANGUAGE": "C"}
         start = time.monotonic()

@@ -79,9 +79,7 @@ def parse_apt_upgradable(text: str) -> list[PendingUpgrade]:
         m = _UPGRADABLE.match(line)
         if m:
             suites = m.group(2).split(",")
-            upgrades.append(
-                PendingUpgrade(m.group(1), m.group(3), any(s.endswith("-security") for s in suites))
-            )
+            upgrades.append(PendingUpgrade(m.group(1), m.group(3), any(s.endswith("-security") for s in suites)))
     return upgrades
 
 

@@ -30,9 +30,7 @@ SYMBOL = {
 
 
 def _label(messages: Messages, verdict: Verdict) -> Text:
-    return Text(
-        f"{SYMBOL[verdict]} {messages.verdicts.get(verdict.value, verdict.value)}", style=STYLE[verdict]
-    )
+    return Text(f"{SYMBOL[verdict]} {messages.verdicts.get(verdict.value, verdict.value)}", style=STYLE[verdict])
 
 
 def _score(score: int | None) -> str:
@@ -52,9 +50,7 @@ def _needing_root(assessment: Assessment, host: dict[str, object]) -> str:
 
 
 def render(assessment: Assessment, messages: Messages, console: Console, verbose: bool = True) -> None:
-    hosts = ", ".join(
-        f"{h['hostname']} ({h['collected_at'][:16].replace('T', ' ')})" for h in assessment.hosts
-    )
+    hosts = ", ".join(f"{h['hostname']} ({h['collected_at'][:16].replace('T', ' ')})" for h in assessment.hosts)
     console.rule("[bold]Bilan de cybersécurité de l'officine")
     console.print(f"Poste(s) audité(s) : {escape(hosts) or 'aucun'}")
     for h in assessment.hosts:
@@ -76,9 +72,7 @@ def render(assessment: Assessment, messages: Messages, console: Console, verbose
     for p in assessment.practices:
         table.add_row(escape(p.title), _score(p.score), *[str(p.counts.get(v.value, 0) or "") for v in order])
     console.print(table)
-    console.print(
-        "  ".join(f"{SYMBOL[v]} {messages.verdicts.get(v.value, v.value)}" for v in order), style="dim"
-    )
+    console.print("  ".join(f"{SYMBOL[v]} {messages.verdicts.get(v.value, v.value)}" for v in order), style="dim")
 
     if assessment.priorities:
         console.print("\n[bold]À faire en priorité[/bold]")
@@ -94,9 +88,7 @@ def render(assessment: Assessment, messages: Messages, console: Console, verbose
         console.print()
         console.rule(f"[bold]{escape(p.title)}[/bold] — {_score(p.score)}", align="left")
         for r in by_practice.get(p.id, []):
-            line = Text.assemble(
-                _label(messages, r.verdict), "  ", (r.measure.id, "bold"), " ", r.measure.title
-            )
+            line = Text.assemble(_label(messages, r.verdict), "  ", (r.measure.id, "bold"), " ", r.measure.title)
             if r.exception is not None:
                 line.append(
                     "  [exception acceptée" + (" — EXPIRÉE" if r.exception_expired else "") + "]",
@@ -116,8 +108,7 @@ def render(assessment: Assessment, messages: Messages, console: Console, verbose
                 for q in r.measure.questions:
                     choices = ", ".join(c.value for c in q.choices)
                     console.print(
-                        f"     [cyan]question[/cyan] {escape(' '.join(q.text.split()))} "
-                        f"[dim]({q.id} : {choices})[/dim]"
+                        f"     [cyan]question[/cyan] {escape(' '.join(q.text.split()))} [dim]({q.id} : {choices})[/dim]"
                     )
             if r.verdict in (Verdict.fail, Verdict.warn, Verdict.unknown):
                 console.print(f"     [bold]à faire[/bold] {escape(' '.join(r.remediation.split()))}")

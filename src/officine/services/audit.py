@@ -46,8 +46,7 @@ def validate_consistency(catalogue: Catalogue, messages: Messages, checks: dict[
     for mid, spec in checks.items():
         if mid not in measures:
             raise CatalogueError(
-                f"Catalogue invalide — mesure {mid} : vérification programmée pour une "
-                "mesure absente du catalogue"
+                f"Catalogue invalide — mesure {mid} : vérification programmée pour une mesure absente du catalogue"
             )
         if measures[mid].verification == "question":
             raise CatalogueError(
@@ -112,9 +111,7 @@ def run_audit(
         from officine.store import Store  # noqa: PLC0415 - the database is only opened when needed
 
         store = Store(store_url)
-        audit_id = store.record_audit(
-            [s.to_json() for s in snaps], assessment.to_json(), answers_json(answers)
-        )
+        audit_id = store.record_audit([s.to_json() for s in snaps], assessment.to_json(), answers_json(answers))
     return AuditResult(assessment, snaps, answers, audit_id)
 
 

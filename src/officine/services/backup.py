@@ -42,9 +42,7 @@ class Guardian:
     restic: Restic
 
     @classmethod
-    def open(
-        cls, plan_path: Path | None = None, store_url: str | None = None, need_restic: bool = True
-    ) -> Guardian:
+    def open(cls, plan_path: Path | None = None, store_url: str | None = None, need_restic: bool = True) -> Guardian:
         from officine.store import Store  # noqa: PLC0415
 
         path = plan_path or default_plan_path()
@@ -54,9 +52,7 @@ class Guardian:
 
 
 # -- plan edition ---------------------------------------------------------------------------------
-def plan_init(
-    sources: list[Path], lgo: list[Path], plan_path: Path | None = None, force: bool = False
-) -> Path:
+def plan_init(sources: list[Path], lgo: list[Path], plan_path: Path | None = None, force: bool = False) -> Path:
     path = plan_path or default_plan_path()
     if path.exists() and not force:
         raise UserError(
@@ -213,9 +209,7 @@ def restore(
     dest = g.plan.destination(dest_id)
     target = check_restore_target(g.plan, target, overwrite)
     if not guardian.probe(dest, g.restic):
-        raise UserError(
-            f"« {dest.label} » n'est pas branché ou pas joignable. Branchez le disque puis relancez."
-        )
+        raise UserError(f"« {dest.label} » n'est pas branché ou pas joignable. Branchez le disque puis relancez.")
     args = ["restore", snapshot, "--target", str(target), "--verify"]
     for pattern in include or []:
         args += ["--include", pattern]
@@ -268,9 +262,7 @@ def remove_schedule(unit_dir: Path) -> list[Path]:
     return removed
 
 
-def windows_task(
-    officine_exe: str = r"C:\Program Files\officine-cyber\officine.exe", at: str = "20:30"
-) -> str:
+def windows_task(officine_exe: str = r"C:\Program Files\officine-cyber\officine.exe", at: str = "20:30") -> str:
     return (
         f'schtasks /Create /TN "officine-cyber\\Sauvegarde" /SC DAILY /ST {at} /RL HIGHEST /F '
         f'/TR "cmd /c \\"{officine_exe}\\" backup run && \\"{officine_exe}\\" backup drill"'

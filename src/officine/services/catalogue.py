@@ -33,8 +33,7 @@ def catalogue_json() -> dict[str, Any]:
                         "action": m.action,
                         "fix": m.fix.model_dump(exclude_none=True),
                         "sources": [
-                            {"ref": s.ref, "section": s.section, "title": cat.sources[s.ref].title}
-                            for s in m.sources
+                            {"ref": s.ref, "section": s.section, "title": cat.sources[s.ref].title} for s in m.sources
                         ],
                         "questions": [q.model_dump(mode="json") for q in m.questions],
                     }
@@ -95,9 +94,7 @@ def catalogue_markdown() -> str:
                 "",
             ]
             if m.id in k.checks:
-                lines.append(
-                    "Constats possibles : " + ", ".join(f"`{r}`" for r in k.checks[m.id].reasons) + "."
-                )
+                lines.append("Constats possibles : " + ", ".join(f"`{r}`" for r in k.checks[m.id].reasons) + ".")
                 lines.append("")
             for q in m.questions:
                 choices = " / ".join(f"{c.label} → {c.verdict.value}" for c in q.choices)

@@ -98,9 +98,7 @@ class Store:
             ) from exc
 
     # -- writes ---------------------------------------------------------------
-    def record_audit(
-        self, snapshots: list[dict[str, Any]], assessment: dict[str, Any], answers: dict[str, Any]
-    ) -> int:
+    def record_audit(self, snapshots: list[dict[str, Any]], assessment: dict[str, Any], answers: dict[str, Any]) -> int:
         """Store the snapshots (as collected) and the assessment in one transaction."""
         now = datetime.now(UTC)
         with Session(self.engine) as session, session.begin():

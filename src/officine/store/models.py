@@ -49,9 +49,7 @@ class AuditRow(Base):
     catalogue_version: Mapped[str] = mapped_column(String(32))
     assessment: Mapped[dict[str, Any]] = mapped_column(JSON)
     answers: Mapped[dict[str, Any]] = mapped_column(JSON)
-    results: Mapped[list[MeasureResultRow]] = relationship(
-        back_populates="audit", cascade="all, delete-orphan"
-    )
+    results: Mapped[list[MeasureResultRow]] = relationship(back_populates="audit", cascade="all, delete-orphan")
 
 
 class AuditSnapshotRow(Base):

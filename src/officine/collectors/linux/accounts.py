@@ -62,9 +62,7 @@ def collect(host: Host, ctx: CollectContext) -> dict[str, Fact]:
         states = parse_shadow_password_states(shadow.output or "")
         login_names = {u.name for u in all_users.all if not u.shell.endswith(("/nologin", "/false"))}
         empty = sorted(n for n, s in states.items() if s == "empty" and n in login_names)
-        facts["accounts.empty_passwords"] = observed(
-            {"accounts": empty, "checked": len(states)}, shadow, all_users.obs
-        )
+        facts["accounts.empty_passwords"] = observed({"accounts": empty, "checked": len(states)}, shadow, all_users.obs)
 
     group_obs, group_map = groups(host)
     if not all_users.obs.ok:

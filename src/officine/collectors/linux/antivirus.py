@@ -85,6 +85,4 @@ def collect(host: Host, ctx: CollectContext) -> dict[str, Fact]:
                     "realtime": None,
                 }
             )
-    return {
-        "antivirus.products": observed({"products": products, "processes_visible": procs is not None}, *used)
-    }
+    return {"antivirus.products": observed({"products": products, "processes_visible": procs is not None}, *used)}

@@ -89,9 +89,7 @@ def processes(host: Host) -> tuple[Observation, list[Process] | None]:
         for line in obs.output.splitlines():
             parts = line.split(None, 3)
             if len(parts) >= 3 and parts[0].isdigit() and parts[1].isdigit():
-                procs.append(
-                    Process(int(parts[0]), int(parts[1]), parts[2], parts[3] if len(parts) > 3 else parts[2])
-                )
+                procs.append(Process(int(parts[0]), int(parts[1]), parts[2], parts[3] if len(parts) > 3 else parts[2]))
         return obs, procs
 
     return host.memo("linux.processes", compute)

@@ -67,8 +67,6 @@ def collect(host: Host, ctx: CollectContext) -> dict[str, Fact]:
     volumes = [{"mount": m, **mapped[m]} for m in IMPORTANT_MOUNTS if m in mapped]
     if not any(v["mount"] == "/" for v in volumes):
         return {
-            "disk.encryption": unknown(
-                "parse_error", "le disque de « / » n'apparaît pas dans lsblk", lsblk, mounts_obs
-            )
+            "disk.encryption": unknown("parse_error", "le disque de « / » n'apparaît pas dans lsblk", lsblk, mounts_obs)
         }
     return {"disk.encryption": observed({"volumes": volumes}, lsblk, mounts_obs)}

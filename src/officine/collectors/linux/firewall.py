@@ -45,11 +45,7 @@ def summarise_nft(ruleset: Any) -> dict[str, Any]:
             last_rule[key] = expr if isinstance(expr, list) else []
     inbound = []
     for key, c in chains.items():
-        if (
-            c.get("hook") in INBOUND_HOOKS
-            and c.get("type", "filter") == "filter"
-            and key[0] in ("inet", "ip", "ip6")
-        ):
+        if c.get("hook") in INBOUND_HOOKS and c.get("type", "filter") == "filter" and key[0] in ("inet", "ip", "ip6"):
             blocks = c.get("policy") == "drop" or _catch_all_block(last_rule.get(key, []))
             inbound.append(
                 {

@@ -94,9 +94,7 @@ def collect(host: Host, ctx: CollectContext) -> dict[str, Fact]:
             running = bool(running_names & proc_names)
             installed = pkgs.has(*pkg_names)
             if running or installed:
-                tools.append(
-                    {"name": tool, "running": running if procs is not None else None, "packages": installed}
-                )
+                tools.append({"name": tool, "running": running if procs is not None else None, "packages": installed})
         facts["software.remote_control"] = observed(
             {"tools": tools, "processes_visible": procs is not None}, ps_obs, pkgs.obs
         )

@@ -158,9 +158,7 @@ def collect(host: Host, ctx: CollectContext) -> dict[str, Fact]:
     else:
         days = _int(defs.get("PASS_MAX_DAYS"))
         if "PASS_MAX_DAYS" in defs and days is None:
-            facts["password.max_age"] = unknown(
-                "parse_error", f"PASS_MAX_DAYS = {defs['PASS_MAX_DAYS']!r}", defs_obs
-            )
+            facts["password.max_age"] = unknown("parse_error", f"PASS_MAX_DAYS = {defs['PASS_MAX_DAYS']!r}", defs_obs)
         else:
             facts["password.max_age"] = observed(
                 {

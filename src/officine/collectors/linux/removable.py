@@ -41,9 +41,7 @@ def _usb_storage(host: Host) -> Fact:
         used.append(wants)
         usbguard = wants.ok
     loaded = host.stat("/sys/module/usb_storage")
-    mechanism = (
-        "usbguard" if usbguard else ("install" if install_blocked else ("blacklist" if blacklisted else None))
-    )
+    mechanism = "usbguard" if usbguard else ("install" if install_blocked else ("blacklist" if blacklisted else None))
     value: dict[str, Any] = {
         "blocked": mechanism is not None,
         "mechanism": mechanism,
@@ -58,9 +56,7 @@ def _automount(host: Host) -> Fact:
         return unknown_from(pkgs.obs, "liste des logiciels installés")
     if not pkgs.has(*DESKTOPS["gnome"]):
         if pkgs.has(*DESKTOPS["kde"], *DESKTOPS["other"]):
-            return unknown(
-                "not_supported", "ouverture automatique des supports : seul GNOME est géré", pkgs.obs
-            )
+            return unknown("not_supported", "ouverture automatique des supports : seul GNOME est géré", pkgs.obs)
         return not_applicable("aucun environnement de bureau installé", pkgs.obs)
     used: list[Observation] = [pkgs.obs]
     settings = read_gnome(host, MEDIA_KEYS, used)

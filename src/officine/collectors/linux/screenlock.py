@@ -36,12 +36,7 @@ KDE_DEFAULTS = {"idle_delay_s": 300, "lock_enabled": True, "lock_delay_s": 5}  #
 def effective_lock_seconds(values: dict[str, Any]) -> int | None:
     """Seconds of inactivity before the screen is locked; None when it never locks."""
     idle = values.get("idle_delay_s")
-    if (
-        not isinstance(idle, int)
-        or isinstance(idle, bool)
-        or idle <= 0
-        or values.get("lock_enabled") is not True
-    ):
+    if not isinstance(idle, int) or isinstance(idle, bool) or idle <= 0 or values.get("lock_enabled") is not True:
         return None
     delay = values.get("lock_delay_s", 0)
     return idle + (delay if isinstance(delay, int) and not isinstance(delay, bool) else 0)
@@ -111,8 +106,6 @@ def collect(host: Host, ctx: CollectContext) -> dict[str, Fact]:
     if "other" in found:
         others = ", ".join(n for n in DESKTOPS["other"] if pkgs.has(n))
         return {
-            "screenlock.sessions": unknown(
-                "not_supported", "environnement de bureau non géré : " + others, pkgs.obs
-            )
+            "screenlock.sessions": unknown("not_supported", "environnement de bureau non géré : " + others, pkgs.obs)
         }
     return {"screenlock.sessions": observed({"desktops": results}, *used)}

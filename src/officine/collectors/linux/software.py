@@ -44,7 +44,5 @@ def collect(host: Host, ctx: CollectContext) -> dict[str, Fact]:
             clients.append({"name": name, "running": is_running if procs is not None else None})
     return {
         "software.password_manager": observed({"found": managers}, pkgs.obs, flatpak, snaps),
-        "software.cloud_sync": observed(
-            {"clients": clients, "processes_visible": procs is not None}, pkgs.obs, ps_obs
-        ),
+        "software.cloud_sync": observed({"clients": clients, "processes_visible": procs is not None}, pkgs.obs, ps_obs),
     }

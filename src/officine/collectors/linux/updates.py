@@ -101,9 +101,7 @@ def collect(host: Host, ctx: CollectContext) -> dict[str, Fact]:
     # Freshness of the package lists: without them "no pending update" means nothing.
     lists = host.list_dir("/var/lib/apt/lists")
     index_files = [
-        e
-        for e in (lists.entries or [])
-        if e.endswith(("_Packages", "_Packages.lz4", "_Packages.gz", "_Packages.xz"))
+        e for e in (lists.entries or []) if e.endswith(("_Packages", "_Packages.lz4", "_Packages.gz", "_Packages.xz"))
     ]
     stamp_obs = [host.stat(p) for p in STAMPS]
     mtimes = [o.stat["mtime"] for o in stamp_obs if o.ok and o.stat]

@@ -101,9 +101,7 @@ def collect(host: Host, ctx: CollectContext) -> dict[str, Fact]:
     if secret.ok and secret.exit_code == 0 and m:
         facts["wifi.key_length"] = observed({"length": int(m.group(1))}, secret)
     elif secret.ok and secret.exit_code == 0 and (secret.output or "").strip() == "<secret empty>":
-        facts["wifi.key_length"] = unknown(
-            "permission_denied", "clé WiFi non lisible sans droits root", secret
-        )
+        facts["wifi.key_length"] = unknown("permission_denied", "clé WiFi non lisible sans droits root", secret)
     else:
         facts["wifi.key_length"] = unknown_from(secret, "clé WiFi")
     return facts

@@ -53,9 +53,7 @@ def upgrade() -> None:
         sa.Column("audit_id", sa.Integer(), nullable=False),
         sa.Column("snapshot_id", sa.String(64), nullable=False),
         sa.ForeignKeyConstraint(["audit_id"], ["audits.id"], name="fk_audit_snapshots_audit_id_audits"),
-        sa.ForeignKeyConstraint(
-            ["snapshot_id"], ["snapshots.id"], name="fk_audit_snapshots_snapshot_id_snapshots"
-        ),
+        sa.ForeignKeyConstraint(["snapshot_id"], ["snapshots.id"], name="fk_audit_snapshots_snapshot_id_snapshots"),
         sa.PrimaryKeyConstraint("audit_id", "snapshot_id", name="pk_audit_snapshots"),
     )
     op.create_table(

@@ -1,0 +1,1 @@
+"""The incident assistant: runbook, isolation, evidence, tamper-evident journal, breach register."""
