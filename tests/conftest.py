@@ -130,3 +130,21 @@ def netns() -> Iterator[str]:
         yield name
     finally:
         subprocess.run(["ip", "netns", "del", name], check=False)
+
+
+@pytest.fixture
+def peer(netns: str) -> Iterator[str]:
+    """A second namespace holding the other end of the veth pair (192.0.2.2): the "network"."""
+    name = f"{netns}-peer"
+    subprocess.run(["ip", "netns", "add", name], check=True)
+    try:
+        subprocess.run(["ip", "netns", "exec", netns, "ip", "link", "set", "v1", "netns", name], check=True)
+        for cmd in (
+            ["ip", "addr", "add", "192.0.2.2/24", "dev", "v1"],
+            ["ip", "link", "set", "v1", "up"],
+            ["ip", "link", "set", "lo", "up"],
+        ):
+            subprocess.run(["ip", "netns", "exec", name, *cmd], check=True)
+        yield name
+    finally:
+        subprocess.run(["ip", "netns", "del", name], check=False)

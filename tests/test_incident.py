@@ -235,10 +235,12 @@ def test_interactive_runbook_in_a_terminal() -> None:
     child.expect("Note")
     child.sendline("câble débranché à 10 h 02")
     child.expect("noté : fait")
+    assert _steps_done() == [("step_done", "debrancher")]  # written before the next question
     child.expect("Laissez le poste allumé")
     child.expect(r"Fait \?")
     child.sendline("p")
     child.expect("noté : passé")
+    assert _steps_done() == [("step_done", "debrancher"), ("step_skipped", "laisser_allume")]
     child.expect(r"Fait \?")
     child.sendline("q")
     child.expect("Reprenez")

@@ -19,14 +19,8 @@ def ns(name: str, *cmd: str) -> subprocess.CompletedProcess[str]:
 
 
 @pytest.fixture
-def pair(netns: str) -> Iterator[tuple[str, str]]:
-    """`netns` is the pharmacy workstation; a peer namespace plays the network, with a listener."""
-    peer = f"{netns}-peer"
-    subprocess.run(["ip", "netns", "add", peer], check=True)
-    ns(netns, "ip", "link", "set", "v1", "netns", peer)
-    ns(peer, "ip", "addr", "add", "192.0.2.2/24", "dev", "v1")
-    ns(peer, "ip", "link", "set", "v1", "up")
-    ns(peer, "ip", "link", "set", "lo", "up")
+def pair(netns: str, peer: str) -> Iterator[tuple[str, str]]:
+    """`netns` is the pharmacy workstation; the peer namespace plays the network, with a listener."""
     server = subprocess.Popen(
         [
             "ip",
@@ -48,7 +42,6 @@ def pair(netns: str) -> Iterator[tuple[str, str]]:
     finally:
         server.kill()
         server.wait()
-        subprocess.run(["ip", "netns", "del", peer], check=False)
 
 
 PROBE = "import socket\ns=socket.socket()\ns.settimeout(1.5)\nprint(s.connect_ex(('192.0.2.2', 8443)))"

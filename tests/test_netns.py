@@ -125,29 +125,23 @@ def test_firewall_drop_policy_passes_then_open_fails(netns: str, tmp_path: Path)
     assert "Aucun pare-feu" in evidence(results, "POS-02")
 
 
-def test_drop_policy_really_blocks_in_the_namespace(netns: str, tmp_path: Path) -> None:
+def test_drop_policy_really_blocks_in_the_namespace(netns: str, peer: str, tmp_path: Path) -> None:
     """The fact we judge is the one the kernel applies: a connection from the peer is dropped."""
-    peer = f"{netns}-peer"
-    subprocess.run(["ip", "netns", "add", peer], check=True)
+    server = subprocess.Popen(
+        [
+            "ip",
+            "netns",
+            "exec",
+            netns,
+            sys.executable,
+            "-c",
+            "import socket,time\ns=socket.socket()\ns.bind(('0.0.0.0', 8080))\n"
+            "s.listen()\nprint('ready', flush=True)\ntime.sleep(60)",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     try:
-        in_ns(netns, "ip", "link", "set", "v1", "netns", peer)
-        in_ns(peer, "ip", "addr", "add", "192.0.2.2/24", "dev", "v1")
-        in_ns(peer, "ip", "link", "set", "v1", "up")
-        in_ns(peer, "ip", "link", "set", "lo", "up")
-        server = subprocess.Popen(
-            [
-                "ip",
-                "netns",
-                "exec",
-                netns,
-                sys.executable,
-                "-c",
-                "import socket,time\ns=socket.socket()\ns.bind(('0.0.0.0', 8080))\n"
-                "s.listen()\nprint('ready', flush=True)\ntime.sleep(60)",
-            ],
-            stdout=subprocess.PIPE,
-            text=True,
-        )
         assert server.stdout is not None and server.stdout.readline().strip() == "ready"
         probe = [
             sys.executable,
@@ -159,7 +153,6 @@ def test_drop_policy_really_blocks_in_the_namespace(netns: str, tmp_path: Path) 
         rules.write_text(NFT_DROP, encoding="utf-8")
         assert in_ns(netns, "nft", "-f", str(rules)).returncode == 0
         assert in_ns(peer, *probe).stdout.strip() != "0"
+    finally:
         server.kill()
         server.wait()
-    finally:
-        subprocess.run(["ip", "netns", "del", peer], check=False)

@@ -23,7 +23,7 @@ from officine.parsers.misc import parse_json, parse_mounts
 
 Progress = Callable[[str], None]
 CHECK_ROTATION = 30  # --read-data-subset n/30: every pack is read at least once every 30 days
-COMPARE_BLOCK = 1024 * 1024
+COMPARE_BLOCK = 2 * 1024 * 1024
 
 
 def now_utc() -> datetime:
@@ -234,7 +234,12 @@ class DrillOutcome:
 
 
 def same_content(a: Path, b: Path) -> bool:
-    with a.open("rb") as fa, b.open("rb") as fb:
+    """Byte comparison in large unbuffered reads, with sequential read-ahead hints: in a drill one
+    side is usually still in the page cache, so the speed is bound by reading the original."""
+    with a.open("rb", buffering=0) as fa, b.open("rb", buffering=0) as fb:
+        for fh in (fa, fb):
+            with contextlib.suppress(AttributeError, OSError):  # not on Windows and macOS
+                os.posix_fadvise(fh.fileno(), 0, 0, os.POSIX_FADV_SEQUENTIAL)
         while True:
             ca, cb = fa.read(COMPARE_BLOCK), fb.read(COMPARE_BLOCK)
             if ca != cb:
@@ -259,6 +264,15 @@ def mtime_ns(value: object) -> int | None:
     except ValueError:
         return None
     return seconds * 1_000_000_000 + int((m.group(2) or "0").ljust(9, "0")[:9])
+
+
+def source_unchanged(node: dict[str, Any]) -> bool:
+    """Same size and modification time (to the nanosecond) as when the snapshot was taken."""
+    try:
+        st = Path(str(node["path"])).stat()
+    except OSError:
+        return False
+    return st.st_size == node.get("size") and st.st_mtime_ns == mtime_ns(node.get("mtime"))
 
 
 def compare_node(node: dict[str, Any], restored_root: Path) -> tuple[str, str | None]:
@@ -355,15 +369,33 @@ def drill_destination(
             if progress:
                 progress(f"{dest.label} : restauration d'essai de {len(sample)} fichier(s)")
             t1 = time.perf_counter()
-            args = ["restore", snapshot_id, "--target", str(target), "--verify"]
+            # restic authenticates every blob it decrypts, so a damaged repository fails the restore
+            # itself. Files whose original is unchanged are then compared byte for byte with it;
+            # only the others need restic's own re-read (--verify) as proof, in a second pass.
+            args = ["restore", snapshot_id, "--target", str(target)]
             if not full:
                 for node in sample:
                     args += ["--include", str(node["path"])]
             restic.run(dest, args, timeout=12 * 3600)
+            moved = [n for n in sample if not source_unchanged(n)]
+            if moved:
+                verify_args = ["restore", snapshot_id, "--target", str(target), "--verify"]
+                for node in moved:
+                    verify_args += ["--include", str(node["path"])]
+                restic.run(dest, verify_args, timeout=12 * 3600)
             timings["restore"] = time.perf_counter() - t1
             t2 = time.perf_counter()
-            with ThreadPoolExecutor(max_workers=max(2, os.cpu_count() or 2)) as pool:
-                results = list(pool.map(lambda n: compare_node(n, target), sample))
+            # One more reader than cores keeps the disk busy while others compare in memory.
+            ordered = sorted(sample, key=lambda n: -int(n.get("size") or 0))
+            with ThreadPoolExecutor(max_workers=(os.cpu_count() or 2) + 1) as pool:
+                by_path = dict(
+                    zip(
+                        (str(n["path"]) for n in ordered),
+                        pool.map(lambda n: compare_node(n, target), ordered),
+                        strict=True,
+                    )
+                )
+            results = [by_path[str(n["path"])] for n in sample]
             timings["compare"] = time.perf_counter() - t2
         finally:
             shutil.rmtree(target, ignore_errors=True)
