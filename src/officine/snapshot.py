@@ -6,6 +6,7 @@ informative: an audit always re-derives them from the observations.
 
 from __future__ import annotations
 
+import base64
 import getpass
 import hashlib
 import json
@@ -22,7 +23,7 @@ from officine import __version__
 from officine.collectors import CollectContext, run_collectors
 from officine.errors import UserError
 from officine.facts import Fact
-from officine.host.base import Host, Observation
+from officine.host.base import OBS_KINDS, Host, Observation
 from officine.host.local import LocalHost
 from officine.host.replay import ReplayHost
 
@@ -133,7 +134,30 @@ def _fail(path: Path, why: str) -> UserError:
     )
 
 
+ENVELOPE = "officine-cyber/snapshot-envelope"
+
+
+def open_envelope(data: dict[str, Any], path: Path) -> Any:
+    """The PowerShell collector seals the exact bytes of its snapshot: base64 payload + SHA-256."""
+    try:
+        payload = base64.b64decode(str(data["payload"]), validate=True)
+    except (KeyError, ValueError) as exc:
+        raise _fail(path, "enveloppe sans contenu lisible") from exc
+    if hashlib.sha256(payload).hexdigest() != data.get("sha256"):
+        raise _fail(path, "le contenu a été modifié ou abîmé depuis la collecte (empreinte fausse)")
+    try:
+        body = json.loads(payload.decode("utf-8-sig"))
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
+        raise _fail(path, "contenu de l'enveloppe illisible") from exc
+    if not isinstance(body, dict):
+        raise _fail(path, "contenu de l'enveloppe inattendu")
+    body["integrity"] = {"algorithm": "sha256", "digest": digest(body)}  # sealed by the envelope
+    return body
+
+
 def parse(data: Any, path: Path) -> Snapshot:
+    if isinstance(data, dict) and data.get("format") == ENVELOPE:
+        data = open_envelope(data, path)
     if not isinstance(data, dict) or data.get("format") != FORMAT:
         raise _fail(path, "ce n'est pas un fichier produit par officine-cyber")
     version = data.get("schema_version")
@@ -154,7 +178,7 @@ def parse(data: Any, path: Path) -> Snapshot:
             raise ValueError("date sans fuseau")
         observations = [Observation.from_json(o) for o in data["observations"]]
         for obs in observations:
-            if obs.kind not in ("command", "file", "dir", "stat"):
+            if obs.kind not in OBS_KINDS:
                 raise ValueError(f"type d'observation inconnu {obs.kind!r}")
         facts = {str(k): Fact.from_json(v) for k, v in data.get("facts", {}).items()}
         platform = data["platform"]

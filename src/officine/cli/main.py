@@ -126,6 +126,27 @@ def catalogue(
 
 
 @app.command()
+def collector(
+    platform: Annotated[str, typer.Argument(help="windows")],
+    out_file: Annotated[Path | None, typer.Option("--out", help="Fichier où écrire le script.")] = None,
+) -> None:
+    """Affiche le script de collecte d'une autre plateforme (Windows : PowerShell, sans installation)."""
+    from officine.collectors.windows.script import powershell_script  # noqa: PLC0415
+
+    if platform != "windows":
+        raise UserError(f"Plateforme inconnue : {platform}. Seule « windows » a un script de collecte.")
+    script = powershell_script()
+    if out_file is None:
+        print(script, end="")
+        return
+    # UTF-8 with BOM: what Windows PowerShell 5.1 reads without guessing (the script is ASCII anyway).
+    out_file.write_text(script, encoding="utf-8-sig", newline="\r\n")
+    err.print(
+        f"Script écrit dans {out_file}. Sur le poste Windows : powershell -ExecutionPolicy Bypass -File collect.ps1"
+    )
+
+
+@app.command()
 def history(
     as_json: Annotated[bool, typer.Option("--json", help="Sortie JSON.")] = False,
     db: Annotated[str | None, typer.Option("--db", help="Adresse de la base (défaut : SQLite local).")] = None,

@@ -11,7 +11,8 @@ from enum import StrEnum
 from typing import Any, Literal, TypeVar
 
 T = TypeVar("T")
-ObsKind = Literal["command", "file", "dir", "stat"]
+ObsKind = Literal["command", "file", "dir", "stat", "registry", "registry_keys", "cim", "powershell"]
+OBS_KINDS = ("command", "file", "dir", "stat", "registry", "registry_keys", "cim", "powershell")
 
 
 class ObsStatus(StrEnum):
@@ -143,6 +144,21 @@ class Host(ABC):
     def stat(self, path: str) -> Observation:
         cached = self._cached(observation_key("stat", path))
         return cached if cached is not None else self._record(self._stat(path))
+
+    def recorded(self, kind: ObsKind, target: str) -> Observation:
+        """A Windows observation (registry, CIM, PowerShell) by its manifest target. Only snapshots
+        made by the PowerShell collector hold them; elsewhere they are unavailable."""
+        key = observation_key(kind, target)
+        cached = self._cached(key)
+        return cached if cached is not None else self._record(self._recorded(kind, target))
+
+    def _recorded(self, kind: ObsKind, target: str) -> Observation:
+        return Observation(
+            kind=kind,
+            target=target,
+            status=ObsStatus.unavailable,
+            detail="observation Windows : utilisez le collecteur PowerShell",
+        )
 
     def observations(self) -> list[Observation]:
         with self._lock:

@@ -11,13 +11,13 @@ from officine.host.base import Host, Observation, ObsKind, ObsStatus, observatio
 class ReplayHost(Host):
     def __init__(self, observations: Iterable[Observation], platform: str, live: bool) -> None:
         super().__init__()
-        self._recorded = {o.key: o for o in observations}
+        self._replayed = {o.key: o for o in observations}
         self.platform = platform
         self.live = live
 
     def _lookup(self, kind: ObsKind, target: list[str] | str) -> Observation:
         key = observation_key(kind, target)
-        found = self._recorded.get(key)
+        found = self._replayed.get(key)
         if found is not None:
             return copy.deepcopy(found)
         return Observation(
@@ -26,6 +26,9 @@ class ReplayHost(Host):
             status=ObsStatus.not_recorded,
             detail="absent de l'instantané",
         )
+
+    def _recorded(self, kind: ObsKind, target: str) -> Observation:
+        return self._lookup(kind, target)
 
     def _run(self, argv: list[str], timeout: float, exec_argv: list[str] | None) -> Observation:
         return self._lookup("command", argv)
