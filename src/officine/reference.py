@@ -27,6 +27,42 @@ class Reference:
     linux: dict[str, list[Release]]
     raw: dict[str, Any]
 
+    def windows_release(self, info: dict[str, Any]) -> Release | None:
+        """The lifecycle entry for a Windows build, telling client from server and LTSC apart."""
+        build = info.get("build")
+        windows = self.raw.get("windows") or {}
+        edition = str(info.get("edition_id") or "")
+        server = str(info.get("installation_type") or "").lower() == "server"
+        if server:
+            for entry in windows.get("server", []):
+                if entry.get("build") == build:
+                    return Release(
+                        "windows",
+                        str(build),
+                        entry.get("product"),
+                        _date(entry.get("mainstream_end")),
+                        _date(entry.get("extended_end")),
+                        "support étendu de Microsoft",
+                    )
+            return None
+        ltsc = edition.endswith(("EnterpriseS", "EnterpriseSN", "IoTEnterpriseS"))
+        if ltsc:
+            family = "iot_enterprise_ltsc" if edition.startswith("IoT") else "enterprise_ltsc"
+        elif edition.startswith(("Enterprise", "Education", "IoTEnterprise")) and not edition.startswith(
+            "EducationPro"
+        ):
+            family = "enterprise_education"
+        else:
+            family = "home_pro"
+        for entry in windows.get("client", []):
+            if entry.get("build") != build or bool(entry.get("ltsc")) != ltsc:
+                continue
+            editions = entry.get("editions") or {}
+            end = _date(editions.get(family) or editions.get("enterprise_education") or entry.get("end"))
+            name = f"{entry.get('product')} {entry.get('display_version') or ''}".strip()
+            return Release("windows", str(build), name, end, None, None)
+        return None
+
     def linux_release(self, distro: str, version_id: str | None) -> Release | None:
         if not version_id:
             return None

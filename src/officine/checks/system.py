@@ -69,11 +69,13 @@ RISKY_PORTS.update({("tcp", p): "VNC (prise de main)" for p in range(5900, 5911)
 def supported_os(ctx: CheckContext) -> Outcome:
     info = ctx.fact("os.info")
     name = info.get("pretty_name") or f"{info.get('id')} {info.get('version_id')}"
-    release = (
-        ctx.reference.linux_release(info.get("id", ""), info.get("version_id"))
-        if info.get("family") == "linux"
-        else None
-    )
+    if info.get("family") == "windows":
+        release = ctx.reference.windows_release(info)
+    elif info.get("family") == "linux":
+        release = ctx.reference.linux_release(info.get("id", ""), info.get("version_id"))
+    else:
+        release = None
+
     if release is None:
         return unknown("unknown_release", os=name, data_as_of=ctx.reference.data_as_of.isoformat())
     today = ctx.collected_at.date()

@@ -1,0 +1,242 @@
+"""Windows audits from real published outputs (tests/fixtures/raw, each file cites its source),
+turned into the observations collect.ps1 records, then judged like any snapshot."""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import hashlib
+import json
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from helpers import audit_files, evidence, verdict
+from officine.collectors.windows.script import manifest, target
+from officine.parsers import ParseError
+from officine.parsers.windows import (
+    decode_product_state,
+    parse_format_list,
+    parse_format_table,
+    parse_json_objects,
+    parse_netsh_interfaces,
+    wifi_security,
+)
+
+RAW = Path(__file__).parent / "fixtures/raw/windows"
+WHEN = datetime(2026, 11, 28, 9, 0, tzinfo=UTC)
+
+
+def raw(rel: str) -> str:
+    """The published output, without the citation header."""
+    text = (RAW / rel).read_text(encoding="utf-8")
+    return text.split("# ---\n", 1)[1]
+
+
+def objects(rel: str, keep: list[str] | None = None) -> list[dict[str, Any]]:
+    text = raw(rel)
+    rows = parse_format_table(text) or parse_format_list(
+        "\n".join(line for line in text.splitlines() if not line.startswith("PS "))
+    )
+    return [{k: v for k, v in r.items() if keep is None or k in keep} for r in rows]
+
+
+def item(item_id: str) -> dict[str, Any]:
+    return next(i for i in manifest()["observations"] if i["id"] == item_id)
+
+
+def machine(tmp_path: Path, name: str, recorded: dict[str, Any]) -> Path:
+    """A snapshot as collect.ps1 writes it: every manifest item, `missing` unless given here."""
+    observations = []
+    for spec in manifest()["observations"]:
+        obs: dict[str, Any] = {"kind": spec["kind"], "target": target(spec), "duration_ms": 3.0}
+        value = recorded.get(spec["id"])
+        if value is None:
+            obs.update(status="missing", detail="absent de cette capture")
+        elif spec["kind"] == "command":
+            obs.update(status="ok", output=value, exit_code=0)
+        else:
+            obs.update(status="ok", output=json.dumps(value, ensure_ascii=False))
+        observations.append(obs)
+    body = {
+        "format": "officine-cyber/snapshot",
+        "schema_version": 1,
+        "snapshot_id": str(uuid.uuid4()),
+        "tool_version": "0.1.0",
+        "platform": "windows",
+        "mode": "live",
+        "collected_at": WHEN.isoformat(),
+        "host": {"hostname": name},
+        "collector": {"privileged": True},
+        "facts": {},
+        "observations": observations,
+    }
+    payload = json.dumps(body, ensure_ascii=False).encode("utf-8")
+    path = tmp_path / f"{name}.json"
+    path.write_text(
+        json.dumps(
+            {
+                "format": "officine-cyber/snapshot-envelope",
+                "sha256": hashlib.sha256(payload).hexdigest(),
+                "payload": base64.b64encode(payload).decode(),
+            }
+        ),
+        encoding="utf-8",
+    )
+    return path
+
+
+WIN10_21H2_PRO = objects(
+    "get-itemproperty-currentversion/en-US-win10-21h2-pro-19044-ubr3086.txt", item("os.currentversion")["values"]
+)
+DEFENDER_RT_OFF = objects("get-mpcomputerstatus/en-US-server2016-htb-realtime-off.txt")
+DEFENDER_RT_ON = objects("get-mpcomputerstatus/en-US-server2016-htb-realtime-on.txt")
+
+
+def _wifi(rel: str) -> str:
+    return raw(rel)
+
+
+def test_windows_10_21h2_pro_in_english(tmp_path: Path) -> None:
+    path = machine(
+        tmp_path,
+        "COMPTOIR-1",
+        {
+            "os.currentversion": WIN10_21H2_PRO[0],
+            "antivirus.defender": DEFENDER_RT_OFF,
+            "wifi.interfaces": _wifi("netsh-wlan-show-interfaces/en-US-win11-wpa2-personal.txt"),
+        },
+    )
+    results = audit_files(path, today=WHEN)
+    assert verdict(results, "MAJ-01") == "fail"
+    assert "Windows 10 21H2 (build 19044.3086, Professional)" in evidence(results, "MAJ-01")
+    assert "2023-06-13" in evidence(results, "MAJ-01")
+    assert verdict(results, "POS-01") == "warn"  # Defender on, signatures 1 day old, real-time off
+    assert "Microsoft Defender" in evidence(results, "POS-01") and "en continu" in evidence(results, "POS-01")
+    assert verdict(results, "WIFI-01") == "pass"
+    assert "SSID-1" in evidence(results, "WIFI-01")
+    assert verdict(results, "POS-02") == "unknown"  # not captured: never guessed
+
+
+def test_windows_server_2016_with_defender_and_no_security_center(tmp_path: Path) -> None:
+    server = dict(
+        WIN10_21H2_PRO[0],
+        CurrentBuild="14393",
+        CurrentBuildNumber="14393",
+        InstallationType="Server",
+        EditionID="ServerStandard",
+        DisplayVersion="",
+        ReleaseId="1607",
+        UBR="6897",
+    )
+    path = machine(tmp_path, "SERVEUR-LGO", {"os.currentversion": server, "antivirus.defender": DEFENDER_RT_ON})
+    results = audit_files(path, today=WHEN)
+    # Extended support ends 2027-01-12: still patched, but less than six months left.
+    assert verdict(results, "MAJ-01") == "warn" and "2027-01-12" in evidence(results, "MAJ-01")
+    assert verdict(results, "POS-01") == "pass"
+
+
+@pytest.mark.parametrize(
+    "rel, expected",
+    [
+        ("securitycenter2-antivirusproduct/en-US-win10-defender-only-397568.txt", "pass"),
+        ("securitycenter2-antivirusproduct/en-US-win10-bitdefender-266240-defender-393472.txt", "pass"),
+    ],
+)
+def test_security_center_products_when_defender_cmdlet_is_absent(tmp_path: Path, rel: str, expected: str) -> None:
+    rows = objects(rel, item("antivirus.securitycenter")["properties"])
+    path = machine(tmp_path, "COMPTOIR-2", {"os.currentversion": WIN10_21H2_PRO[0], "antivirus.securitycenter": rows})
+    assert verdict(audit_files(path, today=WHEN), "POS-01") == expected
+
+
+def test_nothing_observed_about_antivirus_is_unknown(tmp_path: Path) -> None:
+    path = machine(tmp_path, "COMPTOIR-3", {"os.currentversion": WIN10_21H2_PRO[0]})
+    assert verdict(audit_files(path, today=WHEN), "POS-01") == "unknown"
+
+
+def test_firewall_profiles_table_without_inbound_action_is_unknown(tmp_path: Path) -> None:
+    rows = objects("get-netfirewallprofile/fr-FR-win-ft-name-enabled.txt")
+    assert [r["Name"] for r in rows] == ["Domain", "Private", "Public"]
+    path = machine(tmp_path, "COMPTOIR-4", {"firewall.profiles": rows})
+    assert verdict(audit_files(path, today=WHEN), "POS-02") == "unknown"
+    complete = [dict(r, DefaultInboundAction="NotConfigured") for r in rows]
+    path = machine(tmp_path, "COMPTOIR-5", {"firewall.profiles": complete})
+    assert verdict(audit_files(path, today=WHEN), "POS-02") == "pass"
+    open_public = [dict(r, DefaultInboundAction="Allow" if r["Name"] == "Public" else "Block") for r in rows]
+    path = machine(tmp_path, "COMPTOIR-6", {"firewall.profiles": open_public})
+    assert verdict(audit_files(path, today=WHEN), "POS-02") == "fail"
+
+
+def test_french_and_english_wifi_in_the_same_state_give_the_same_verdicts(tmp_path: Path) -> None:
+    fr = machine(
+        tmp_path,
+        "PC-FR",
+        {
+            "os.currentversion": WIN10_21H2_PRO[0],
+            "wifi.interfaces": _wifi("netsh-wlan-show-interfaces/fr-FR-win11-wpa2-personnel.txt"),
+        },
+    )
+    en = machine(
+        tmp_path,
+        "PC-EN",
+        {
+            "os.currentversion": WIN10_21H2_PRO[0],
+            "wifi.interfaces": _wifi("netsh-wlan-show-interfaces/en-US-win11-wpa2-personal.txt"),
+        },
+    )
+    a, b = audit_files(fr, today=WHEN), audit_files(en, today=WHEN)
+    assert {k: v.verdict for k, v in a.items()} == {k: v.verdict for k, v in b.items()}
+    assert verdict(a, "WIFI-01") == "pass"
+
+
+def test_french_open_network_fails_and_location_refusal_is_unknown(tmp_path: Path) -> None:
+    path = machine(
+        tmp_path, "PC-OUVERT", {"wifi.interfaces": _wifi("netsh-wlan-show-interfaces/fr-FR-win11-open-network.txt")}
+    )
+    results = audit_files(path, today=WHEN)
+    assert verdict(results, "WIFI-01") == "fail" and "sans aucun chiffrement" in evidence(results, "WIFI-01")
+    path = machine(
+        tmp_path, "PC-LOC", {"wifi.interfaces": _wifi("netsh-wlan-show-interfaces/en-US-win11-location-denied.txt")}
+    )
+    results = audit_files(path, today=WHEN)
+    assert verdict(results, "WIFI-01") == "unknown" and "localisation" in evidence(results, "WIFI-01")
+
+
+def test_netsh_samples_parse_in_every_locale() -> None:
+    for rel in sorted((RAW / "netsh-wlan-show-interfaces").glob("*.txt")):
+        text = rel.read_text(encoding="utf-8").split("# ---\n", 1)[1]
+        try:
+            interfaces = parse_netsh_interfaces(text)
+        except ParseError:
+            assert "location" in text.lower()
+            continue
+        connected = [i for i in interfaces if i.get("auth")]
+        for i in connected:
+            assert wifi_security(i)["key_mgmt"] in ("wpa-psk", "sae", "wpa-eap", "none"), rel.name
+
+
+def test_product_state_bits() -> None:
+    assert decode_product_state(397568) == {"enabled": True, "up_to_date": True}  # Defender on, current
+    assert decode_product_state(393472) == {"enabled": False, "up_to_date": True}  # Defender off (third party on)
+    assert decode_product_state(266240) == {"enabled": True, "up_to_date": True}
+    assert decode_product_state(262160) == {"enabled": False, "up_to_date": False}
+
+
+@given(st.text())
+@settings(max_examples=300, deadline=None)
+def test_windows_text_parsers_never_crash(text: str) -> None:
+    parse_format_list(text)
+    parse_format_table(text)
+    try:
+        for i in parse_netsh_interfaces(text):
+            with contextlib.suppress(ParseError):
+                wifi_security(i)
+    except ParseError:
+        pass
+    with contextlib.suppress(ParseError):
+        parse_json_objects(text)
