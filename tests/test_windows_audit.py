@@ -240,3 +240,103 @@ def test_windows_text_parsers_never_crash(text: str) -> None:
         pass
     with contextlib.suppress(ParseError):
         parse_json_objects(text)
+
+
+LOCAL_USERS_FR = objects("get-localuser/fr-FR-win10-1909-home-administrateur-invite.txt")
+
+
+def test_french_local_users_and_admin_group(tmp_path: Path) -> None:
+    """Real French Get-LocalUser output; the Administrators members are in the shape collect.ps1
+    records (constructed here: no published French capture of that group was found)."""
+    members = [{"Name": "PC-ARTHU\\arthu", "PrincipalSource": "Local", "ObjectClass": "User"}]
+    path = machine(tmp_path, "PC-ARTHU", {"accounts.local_users": LOCAL_USERS_FR, "accounts.administrators": members})
+    results = audit_files(path, today=WHEN)
+    # arthu is an administrator, the two SQL service accounts are not: a warning naming them.
+    assert verdict(results, "ACC-02") == "warn"
+    assert "arthu" in evidence(results, "ACC-02") and "SQLEXPRESS01" in evidence(results, "ACC-02")
+    assert "Administrateur" not in evidence(results, "ACC-02")  # disabled built-in account
+
+
+def test_screen_lock_from_user_screensaver_and_machine_policy(tmp_path: Path) -> None:
+    ten_minutes = {"ScreenSaveActive": "1", "ScreenSaverIsSecure": "1", "ScreenSaveTimeOut": "600"}
+    path = machine(tmp_path, "PC-1", {"lock.user_screensaver": ten_minutes})
+    results = audit_files(path, today=WHEN)
+    assert verdict(results, "VER-01") == "pass" and "10 min" in evidence(results, "VER-01")
+    not_secure = dict(ten_minutes, ScreenSaverIsSecure="0")
+    path = machine(tmp_path, "PC-2", {"lock.user_screensaver": not_secure})
+    assert verdict(audit_files(path, today=WHEN), "VER-01") == "fail"
+    path = machine(
+        tmp_path, "PC-3", {"lock.user_screensaver": not_secure, "lock.machine_policy": {"InactivityTimeoutSecs": 1200}}
+    )
+    assert verdict(audit_files(path, today=WHEN), "VER-01") == "warn"  # 20 minutes
+
+
+def test_password_policy_from_secedit_keys(tmp_path: Path) -> None:
+    lines = ["MinimumPasswordLength = 8", "PasswordComplexity = 1", "MaximumPasswordAge = 42", "LockoutBadCount = 0"]
+    path = machine(tmp_path, "PC-4", {"accounts.security_policy": [{"lines": lines}]})
+    results = audit_files(path, today=WHEN)
+    assert verdict(results, "MDP-01") == "fail" and verdict(results, "MDP-02") == "fail"
+    assert verdict(results, "MDP-06") == "warn" and "42 jours" in evidence(results, "MDP-06")
+    path = machine(
+        tmp_path,
+        "PC-5",
+        {
+            "accounts.security_policy": [
+                {
+                    "lines": [
+                        "MinimumPasswordLength = 14",
+                        "MaximumPasswordAge = -1",
+                        "LockoutBadCount = 5",
+                        "LockoutDuration = 15",
+                    ]
+                }
+            ]
+        },
+    )
+    results = audit_files(path, today=WHEN)
+    assert [verdict(results, m) for m in ("MDP-01", "MDP-02", "MDP-06")] == ["pass", "pass", "pass"]
+
+
+def test_autologin_smartcard_usb_autorun_bitlocker(tmp_path: Path) -> None:
+    path = machine(
+        tmp_path,
+        "PC-6",
+        {
+            "logon.winlogon": {"AutoAdminLogon": "1", "DefaultUserName": "comptoir", "ScRemoveOption": "1"},
+            "removable.usbstor_service": {"Start": 4},
+            "autorun.machine": {"NoDriveTypeAutoRun": 255},
+            "bitlocker.volumes": [
+                {"MountPoint": "C:", "VolumeType": "OperatingSystem", "ProtectionStatus": "Off"},
+                {"MountPoint": "E:", "VolumeType": "Removable", "ProtectionStatus": "Off"},
+            ],
+        },
+    )
+    results = audit_files(path, today=WHEN)
+    assert verdict(results, "ACC-01") == "fail" and "comptoir" in evidence(results, "ACC-01")
+    assert verdict(results, "VER-02") == "needs_answer" and "lock" in evidence(results, "VER-02")
+    assert verdict(results, "AMO-01") == "pass" and verdict(results, "POS-04") == "pass"
+    assert verdict(results, "POS-03") == "fail" and "C:" in evidence(results, "POS-03")
+
+
+def test_smb_listening_behind_a_blocking_firewall_is_a_warning(tmp_path: Path) -> None:
+    listeners = [
+        {"LocalAddress": "0.0.0.0", "LocalPort": 445, "Process": "System"},
+        {"LocalAddress": "127.0.0.1", "LocalPort": 5939, "Process": "TeamViewer_Service"},
+    ]
+    blocking = [
+        {"Name": n, "Enabled": "True", "DefaultInboundAction": "Block"} for n in ("Domain", "Private", "Public")
+    ]
+    path = machine(
+        tmp_path,
+        "PC-7",
+        {
+            "network.listeners": listeners,
+            "firewall.profiles": blocking,
+            "processes": [{"ProcessName": "TeamViewer_Service"}, {"ProcessName": "explorer"}],
+        },
+    )
+    results = audit_files(path, today=WHEN)
+    assert verdict(results, "POS-05") == "needs_answer"  # warn, pending the provider's answer
+    assert "SMB" in evidence(results, "POS-05")
+    path = machine(tmp_path, "PC-8", {"network.listeners": listeners})
+    assert verdict(audit_files(path, today=WHEN), "POS-05") == "fail"

@@ -237,6 +237,7 @@ def autorun(ctx: CheckContext) -> Outcome:
 @check(
     "POS-05",
     reasons=(
+        "risky_filtered",
         "risky_exposed",
         "remote_tool_running",
         "exposed_services",
@@ -257,6 +258,15 @@ def exposed_services(ctx: CheckContext) -> Outcome:
         )
 
     if risky:
+        firewall = ctx.optional("firewall.state")
+        filtered = (
+            firewall is not None
+            and firewall.status is FactStatus.observed
+            and bool(firewall.value.get("active"))
+            and firewall.value.get("default_inbound") == "drop"
+        )
+        if filtered:  # listening, but the firewall refuses inbound connections unless a rule opens them
+            return ctx.with_answer(warn("risky_filtered", services=describe(risky)))
         return fail("risky_exposed", services=describe(risky))
     remote = ctx.optional("software.remote_control")
     tools = remote.value.get("tools", []) if remote and remote.status is FactStatus.observed else []

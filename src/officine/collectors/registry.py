@@ -55,10 +55,7 @@ def registered(platform: str | None = None) -> list[CollectorSpec]:
 def _load_builtin() -> None:
     # Import for the registration side effect.
     import officine.collectors.linux  # noqa: PLC0415
-    import officine.collectors.windows.antivirus  # noqa: PLC0415
-    import officine.collectors.windows.firewall  # noqa: PLC0415
-    import officine.collectors.windows.os_info  # noqa: PLC0415
-    import officine.collectors.windows.wifi  # noqa: F401, PLC0415
+    import officine.collectors.windows.all  # noqa: F401, PLC0415
 
 
 def _run_one(spec: CollectorSpec, host: Host, ctx: CollectContext) -> dict[str, Fact]:

@@ -14,12 +14,16 @@ IMPORTANT_MOUNTS = ("/", "/home", "/srv", "/var")
 VIRTUAL_ROOT_FS = ("overlay", "tmpfs", "aufs", "fuse-overlayfs", "9p", "virtiofs", "nfs", "nfs4", "cifs")
 
 
-def _walk(nodes: list[Any], ancestors: list[dict[str, Any]], out: dict[str, dict[str, Any]]) -> None:
+def _walk(nodes: Any, ancestors: list[dict[str, Any]], out: dict[str, dict[str, Any]]) -> None:
+    if not isinstance(nodes, list):
+        return  # a foreign or damaged lsblk answer: nothing to learn from it
     for node in nodes:
         if not isinstance(node, dict):
             continue
         chain = [*ancestors, node]
-        points = node.get("mountpoints") or [node.get("mountpoint")]
+        points = node.get("mountpoints")
+        if not isinstance(points, list):
+            points = [node.get("mountpoint")]
         for point in points:
             if isinstance(point, str) and point:
                 crypt = [a for a in chain if a.get("type") == "crypt"]

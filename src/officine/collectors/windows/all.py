@@ -1,0 +1,10 @@
+"""Importing this module registers every Windows collector."""
+
+from officine.collectors.windows import (  # noqa: F401
+    accounts,
+    antivirus,
+    firewall,
+    os_info,
+    wifi,
+    workstation,
+)
