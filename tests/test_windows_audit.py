@@ -340,3 +340,24 @@ def test_smb_listening_behind_a_blocking_firewall_is_a_warning(tmp_path: Path) -
     assert "SMB" in evidence(results, "POS-05")
     path = machine(tmp_path, "PC-8", {"network.listeners": listeners})
     assert verdict(audit_files(path, today=WHEN), "POS-05") == "fail"
+
+
+def test_windows_updates_from_hotfix_dates_and_policy(tmp_path: Path) -> None:
+    """Dates as collect.ps1 records them (ISO); the IDs come from the real Get-HotFix capture."""
+    hotfixes = [
+        dict(r, InstalledOn=None)
+        for r in objects(
+            "get-hotfix/" + next(p.name for p in (RAW / "get-hotfix").glob("*.txt")), ["HotFixID", "Description"]
+        )
+    ]
+    recent = [dict(hotfixes[0], InstalledOn="2026-11-12"), dict(hotfixes[1], InstalledOn="2026-10-15")]
+    path = machine(tmp_path, "PC-9", {"updates.hotfixes": recent})
+    results = audit_files(path, today=WHEN)
+    assert verdict(results, "MAJ-02") == "pass" and "2026-11-12" in evidence(results, "MAJ-02")
+    path = machine(tmp_path, "PC-10", {"updates.hotfixes": recent, "updates.policy": {"NoAutoUpdate": 1}})
+    assert verdict(audit_files(path, today=WHEN), "MAJ-02") == "warn"
+    old = [dict(hotfixes[0], InstalledOn="2026-08-11")]
+    path = machine(tmp_path, "PC-11", {"updates.hotfixes": old})
+    assert verdict(audit_files(path, today=WHEN), "MAJ-02") == "fail"
+    path = machine(tmp_path, "PC-12", {})
+    assert verdict(audit_files(path, today=WHEN), "MAJ-02") == "unknown"

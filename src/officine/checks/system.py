@@ -104,9 +104,15 @@ def supported_os(ctx: CheckContext) -> Outcome:
         "security_pending",
         "lists_stale",
         "no_package_lists",
+        "windows_recent",
+        "windows_recent_manual",
+        "windows_late",
+        "windows_stale",
     ),
 )
 def patches(ctx: CheckContext) -> Outcome:
+    if ctx.optional("updates.windows") is not None:
+        return _windows_patches(ctx)
     lists = ctx.fact("updates.lists_refreshed")
     auto = ctx.fact("updates.automatic")
     enabled = bool(auto.get("enabled"))
@@ -137,6 +143,29 @@ def patches(ctx: CheckContext) -> Outcome:
     if enabled:
         return passed("up_to_date_auto", total=total, days=age.days)
     return warn("up_to_date_manual", total=total, days=age.days)
+
+
+WINDOWS_MONTHLY = timedelta(days=35)  # Patch Tuesday every month, with a few days' grace
+WINDOWS_LATE = timedelta(days=60)
+
+
+def _windows_patches(ctx: CheckContext) -> Outcome:
+    value = ctx.fact("updates.windows")
+    last = datetime.fromisoformat(value["last_installed"]).replace(tzinfo=ctx.collected_at.tzinfo)
+    age = ctx.collected_at - last
+    automatic = value.get("automatic")
+    values = {
+        "last": value["last_installed"],
+        "days": max(age.days, 0),
+        "automatic": {True: "oui", False: "non"}.get(automatic, "inconnu"),
+    }
+    if age > WINDOWS_LATE:
+        return fail("windows_stale", **values)
+    if age > WINDOWS_MONTHLY:
+        return warn("windows_late", **values)
+    if automatic is False:
+        return warn("windows_recent_manual", **values)
+    return passed("windows_recent", **values)
 
 
 def _iso(value: Any) -> datetime | None:

@@ -5,6 +5,7 @@ from officine.collectors.windows import (  # noqa: F401
     antivirus,
     firewall,
     os_info,
+    updates,
     wifi,
     workstation,
 )
