@@ -361,3 +361,25 @@ def test_windows_updates_from_hotfix_dates_and_policy(tmp_path: Path) -> None:
     assert verdict(audit_files(path, today=WHEN), "MAJ-02") == "fail"
     path = machine(tmp_path, "PC-12", {})
     assert verdict(audit_files(path, today=WHEN), "MAJ-02") == "unknown"
+
+
+def test_smb1_and_rdp_without_nla_fail(tmp_path: Path) -> None:
+    path = machine(tmp_path, "PC-13", {"network.smb1": {"SMB1": 1}})
+    results = audit_files(path, today=WHEN)
+    assert verdict(results, "POS-05") == "fail" and "SMBv1" in evidence(results, "POS-05")
+    path = machine(
+        tmp_path, "PC-14", {"network.rdp": {"fDenyTSConnections": 0}, "network.rdp_nla": {"UserAuthentication": 0}}
+    )
+    results = audit_files(path, today=WHEN)
+    assert verdict(results, "POS-05") == "fail" and "NLA" in evidence(results, "POS-05")
+    path = machine(
+        tmp_path,
+        "PC-15",
+        {
+            "network.rdp": {"fDenyTSConnections": 0},
+            "network.rdp_nla": {"UserAuthentication": 1},
+            "network.listeners": [],
+            "processes": [{"ProcessName": "explorer"}],
+        },
+    )
+    assert verdict(audit_files(path, today=WHEN), "POS-05") == "needs_answer"

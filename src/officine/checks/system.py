@@ -267,6 +267,8 @@ def autorun(ctx: CheckContext) -> Outcome:
     "POS-05",
     reasons=(
         "risky_filtered",
+        "smb1_enabled",
+        "rdp_without_nla",
         "risky_exposed",
         "remote_tool_running",
         "exposed_services",
@@ -275,6 +277,12 @@ def autorun(ctx: CheckContext) -> Outcome:
     ),
 )
 def exposed_services(ctx: CheckContext) -> Outcome:
+    remote = ctx.optional("network.remote_access")
+    if remote is not None and remote.status is FactStatus.observed:
+        if remote.value.get("smb1_server"):
+            return fail("smb1_enabled")
+        if remote.value.get("rdp_enabled") and remote.value.get("rdp_nla") is False:
+            return fail("rdp_without_nla")
     listeners = ctx.fact("network.listeners")
     exposed = [s for s in listeners.get("sockets") or [] if s.get("exposed")]
     risky = [s for s in exposed if (s["proto"], s["port"]) in RISKY_PORTS]

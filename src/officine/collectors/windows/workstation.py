@@ -56,6 +56,7 @@ def _first(rows: list[dict[str, Any]] | Fact) -> dict[str, Any]:
     "windows.workstation",
     platforms=("windows",),
     facts=(
+        "network.remote_access",
         "screenlock.sessions",
         "removable.autorun",
         "removable.usb_storage",
@@ -156,6 +157,28 @@ def collect(host: Host, ctx: CollectContext) -> dict[str, Fact]:
                 }
             )
         facts["network.listeners"] = observed({"sockets": sockets, "process_names": True}, l_obs)
+
+    rdp_obs, rdp = objects(host, "network.rdp")
+    nla_obs, nla = objects(host, "network.rdp_nla")
+    smb_obs, smb = objects(host, "network.smb1")
+    if isinstance(rdp, Fact) and rdp_obs.status.value != "missing":
+        facts["network.remote_access"] = rdp
+    else:
+        deny = as_int(_first(rdp).get("fDenyTSConnections"))
+        nla_value = as_int(_first(nla).get("UserAuthentication")) if not isinstance(nla, Fact) else None
+        smb1 = as_int(_first(smb).get("SMB1")) if not isinstance(smb, Fact) else None
+        facts["network.remote_access"] = observed(
+            {
+                "rdp_enabled": deny == 0,  # absent or 1: Remote Desktop refused (Windows' default)
+                "rdp_nla": None if nla_value is None else nla_value == 1,
+                # SMB1 absent from the server parameters means the protocol's own default (off since
+                # Windows 10 1709 for new installs); only an explicit 1 proves it on.
+                "smb1_server": smb1 == 1,
+            },
+            rdp_obs,
+            nla_obs,
+            smb_obs,
+        )
 
     pr_obs, processes = objects(host, "processes")
     un_obs, installed = objects(host, "software.uninstall")
