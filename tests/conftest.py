@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import subprocess
+import sys
 import textwrap
 import uuid
 from collections.abc import Iterator
@@ -148,3 +150,29 @@ def peer(netns: str) -> Iterator[str]:
         yield name
     finally:
         subprocess.run(["ip", "netns", "del", name], check=False)
+
+
+@contextlib.contextmanager
+def listening(namespace: str, address: str, port: int) -> Iterator[subprocess.Popen[str]]:
+    """A TCP listener inside a test namespace, accepting and closing connections until stopped."""
+    server = subprocess.Popen(
+        [
+            "ip",
+            "netns",
+            "exec",
+            namespace,
+            sys.executable,
+            "-c",
+            "import socket\ns=socket.socket()\ns.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)\n"
+            f"s.bind(({address!r}, {port}))\ns.listen(50)\nprint('ready', flush=True)\n"
+            "while True:\n    c, _ = s.accept()\n    c.close()\n",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert server.stdout is not None and server.stdout.readline().strip() == "ready"
+        yield server
+    finally:
+        server.kill()
+        server.wait()

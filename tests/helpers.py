@@ -34,3 +34,33 @@ def evidence(results: dict[str, MeasureResult], measure: str) -> str:
 
 def values(results: dict[str, MeasureResult], measure: str) -> dict[str, Any]:
     return next(e.values for e in results[measure].evidence if e.source == "machine")
+
+
+def windows_envelope(
+    observations: list[dict[str, Any]], hostname: str, collected_at: str, privileged: bool = True
+) -> dict[str, Any]:
+    """A Windows snapshot sealed the way collect.ps1 seals it (base64 payload + SHA-256)."""
+    import base64
+    import hashlib
+    import json
+    import uuid
+
+    body = {
+        "format": "officine-cyber/snapshot",
+        "schema_version": 1,
+        "snapshot_id": str(uuid.uuid4()),
+        "tool_version": "0.1.0",
+        "platform": "windows",
+        "mode": "live",
+        "collected_at": collected_at,
+        "host": {"hostname": hostname},
+        "collector": {"privileged": privileged},
+        "facts": {},
+        "observations": observations,
+    }
+    payload = json.dumps(body, ensure_ascii=False).encode("utf-8")
+    return {
+        "format": "officine-cyber/snapshot-envelope",
+        "sha256": hashlib.sha256(payload).hexdigest(),
+        "payload": base64.b64encode(payload).decode("ascii"),
+    }

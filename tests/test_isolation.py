@@ -9,7 +9,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from conftest import needs_root
+from conftest import listening, needs_root
 
 pytestmark = needs_root
 
@@ -21,27 +21,8 @@ def ns(name: str, *cmd: str) -> subprocess.CompletedProcess[str]:
 @pytest.fixture
 def pair(netns: str, peer: str) -> Iterator[tuple[str, str]]:
     """`netns` is the pharmacy workstation; the peer namespace plays the network, with a listener."""
-    server = subprocess.Popen(
-        [
-            "ip",
-            "netns",
-            "exec",
-            peer,
-            sys.executable,
-            "-c",
-            "import socket,time\ns=socket.socket()\ns.bind(('192.0.2.2', 8443))\n"
-            "s.listen(50)\nprint('ready', flush=True)\n"
-            "while True:\n    c, _ = s.accept()\n    c.close()\n",
-        ],
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    assert server.stdout is not None and server.stdout.readline().strip() == "ready"
-    try:
+    with listening(peer, "192.0.2.2", 8443):
         yield netns, peer
-    finally:
-        server.kill()
-        server.wait()
 
 
 PROBE = "import socket\ns=socket.socket()\ns.settimeout(1.5)\nprint(s.connect_ex(('192.0.2.2', 8443)))"

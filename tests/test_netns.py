@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import needs_root
+from conftest import listening, needs_root
 from helpers import audit_files, evidence, verdict
 
 pytestmark = needs_root
@@ -50,28 +50,8 @@ def collect_in(ns: str, out: Path) -> Path:
 @pytest.fixture
 def listener(netns: str) -> Iterator[str]:
     """An FTP-port listener bound to every address of the namespace."""
-    server = subprocess.Popen(
-        [
-            "ip",
-            "netns",
-            "exec",
-            netns,
-            sys.executable,
-            "-c",
-            "import socket,time\ns=socket.socket()\n"
-            "s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)\n"
-            "s.bind(('0.0.0.0', 21))\ns.listen()\nprint('ready', flush=True)\n"
-            "time.sleep(120)",
-        ],
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    assert server.stdout is not None and server.stdout.readline().strip() == "ready"
-    try:
+    with listening(netns, "0.0.0.0", 21):
         yield netns
-    finally:
-        server.kill()
-        server.wait()
 
 
 def test_risky_listener_beyond_loopback_fails(listener: str, tmp_path: Path) -> None:
@@ -81,26 +61,8 @@ def test_risky_listener_beyond_loopback_fails(listener: str, tmp_path: Path) -> 
 
 
 def test_loopback_only_listener_is_not_exposed(netns: str, tmp_path: Path) -> None:
-    server = subprocess.Popen(
-        [
-            "ip",
-            "netns",
-            "exec",
-            netns,
-            sys.executable,
-            "-c",
-            "import socket,time\ns=socket.socket()\ns.bind(('127.0.0.1', 5432))\n"
-            "s.listen()\nprint('ready', flush=True)\ntime.sleep(120)",
-        ],
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert server.stdout is not None and server.stdout.readline().strip() == "ready"
+    with listening(netns, "127.0.0.1", 5432):
         results = audit_files(collect_in(netns, tmp_path / "s.json"))
-    finally:
-        server.kill()
-        server.wait()
     assert verdict(results, "POS-05") in ("needs_answer", "pass")
     assert "PostgreSQL" not in evidence(results, "POS-05")
 
@@ -127,32 +89,14 @@ def test_firewall_drop_policy_passes_then_open_fails(netns: str, tmp_path: Path)
 
 def test_drop_policy_really_blocks_in_the_namespace(netns: str, peer: str, tmp_path: Path) -> None:
     """The fact we judge is the one the kernel applies: a connection from the peer is dropped."""
-    server = subprocess.Popen(
-        [
-            "ip",
-            "netns",
-            "exec",
-            netns,
-            sys.executable,
-            "-c",
-            "import socket,time\ns=socket.socket()\ns.bind(('0.0.0.0', 8080))\n"
-            "s.listen()\nprint('ready', flush=True)\ntime.sleep(60)",
-        ],
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert server.stdout is not None and server.stdout.readline().strip() == "ready"
-        probe = [
-            sys.executable,
-            "-c",
-            "import socket\ns=socket.socket()\ns.settimeout(1.5)\nprint(s.connect_ex(('192.0.2.1', 8080)))",
-        ]
+    probe = [
+        sys.executable,
+        "-c",
+        "import socket\ns=socket.socket()\ns.settimeout(1.5)\nprint(s.connect_ex(('192.0.2.1', 8080)))",
+    ]
+    with listening(netns, "0.0.0.0", 8080):
         assert in_ns(peer, *probe).stdout.strip() == "0"
         rules = tmp_path / "drop.nft"
         rules.write_text(NFT_DROP, encoding="utf-8")
         assert in_ns(netns, "nft", "-f", str(rules)).returncode == 0
         assert in_ns(peer, *probe).stdout.strip() != "0"
-    finally:
-        server.kill()
-        server.wait()

@@ -3,11 +3,8 @@ turned into the observations collect.ps1 records, then judged like any snapshot.
 
 from __future__ import annotations
 
-import base64
 import contextlib
-import hashlib
 import json
-import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -16,7 +13,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from helpers import audit_files, evidence, verdict
+from helpers import audit_files, evidence, verdict, windows_envelope
 from officine.collectors.windows.script import manifest, target
 from officine.parsers import ParseError
 from officine.parsers.windows import (
@@ -63,31 +60,8 @@ def machine(tmp_path: Path, name: str, recorded: dict[str, Any]) -> Path:
         else:
             obs.update(status="ok", output=json.dumps(value, ensure_ascii=False))
         observations.append(obs)
-    body = {
-        "format": "officine-cyber/snapshot",
-        "schema_version": 1,
-        "snapshot_id": str(uuid.uuid4()),
-        "tool_version": "0.1.0",
-        "platform": "windows",
-        "mode": "live",
-        "collected_at": WHEN.isoformat(),
-        "host": {"hostname": name},
-        "collector": {"privileged": True},
-        "facts": {},
-        "observations": observations,
-    }
-    payload = json.dumps(body, ensure_ascii=False).encode("utf-8")
     path = tmp_path / f"{name}.json"
-    path.write_text(
-        json.dumps(
-            {
-                "format": "officine-cyber/snapshot-envelope",
-                "sha256": hashlib.sha256(payload).hexdigest(),
-                "payload": base64.b64encode(payload).decode(),
-            }
-        ),
-        encoding="utf-8",
-    )
+    path.write_text(json.dumps(windows_envelope(observations, name, WHEN.isoformat())), encoding="utf-8")
     return path
 
 

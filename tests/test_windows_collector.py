@@ -4,18 +4,16 @@ envelope that the Python side opens; without Windows parsers nothing can pass.""
 from __future__ import annotations
 
 import base64
-import hashlib
 import json
 import re
 import subprocess
 import sys
-import uuid
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from helpers import audit_files
+from helpers import audit_files, windows_envelope
 from officine import snapshot
 from officine.collectors.windows.script import KINDS, manifest, powershell_script, target
 from officine.errors import UserError
@@ -90,27 +88,14 @@ def _observation(item: dict[str, Any]) -> dict[str, Any]:
 
 
 def _envelope(body: dict[str, Any]) -> dict[str, Any]:
-    payload = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
-    return {
-        "format": "officine-cyber/snapshot-envelope",
-        "sha256": hashlib.sha256(payload).hexdigest(),
-        "payload": base64.b64encode(payload).decode("ascii"),
-    }
+    return windows_envelope(body["observations"], body["host"]["hostname"], body["collected_at"])
 
 
 def _body() -> dict[str, Any]:
     return {
-        "format": "officine-cyber/snapshot",
-        "schema_version": 1,
-        "snapshot_id": str(uuid.uuid4()),
-        "tool_version": "0.1.0",
-        "platform": "windows",
-        "mode": "live",
-        "collected_at": "2026-11-28T09:00:00+00:00",
-        "host": {"hostname": "COMPTOIR-2"},
-        "collector": {"user": "PHARMA\\marie", "privileged": False},
-        "facts": {},
         "observations": [_observation(i) for i in manifest()["observations"]],
+        "host": {"hostname": "COMPTOIR-2"},
+        "collected_at": "2026-11-28T09:00:00+00:00",
     }
 
 
