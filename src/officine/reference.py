@@ -27,6 +27,20 @@ class Reference:
     linux: dict[str, list[Release]]
     raw: dict[str, Any]
 
+    def macos_release(self, version_id: str | None) -> Release | None:
+        """macOS has no published end dates: a release is supported while Apple still ships its
+        security updates (the three latest majors), as recorded in the data."""
+        if not version_id:
+            return None
+        major = version_id.split(".")[0]
+        for entry in (self.raw.get("macos") or {}).get("releases", []):
+            if str(entry.get("version")) == major:
+                supported = bool(entry.get("security_updates"))
+                last = _date(entry.get("last_security_update"))
+                end = date.max if supported else (last or self.data_as_of)
+                return Release("macos", major, entry.get("name"), end, None, None)
+        return None
+
     def windows_release(self, info: dict[str, Any]) -> Release | None:
         """The lifecycle entry for a Windows build, telling client from server and LTSC apart."""
         build = info.get("build")

@@ -71,6 +71,8 @@ def supported_os(ctx: CheckContext) -> Outcome:
     name = info.get("pretty_name") or f"{info.get('id')} {info.get('version_id')}"
     if info.get("family") == "windows":
         release = ctx.reference.windows_release(info)
+    elif info.get("family") == "macos":
+        release = ctx.reference.macos_release(info.get("version_id"))
     elif info.get("family") == "linux":
         release = ctx.reference.linux_release(info.get("id", ""), info.get("version_id"))
     else:
@@ -108,11 +110,15 @@ def supported_os(ctx: CheckContext) -> Outcome:
         "windows_recent_manual",
         "windows_late",
         "windows_stale",
+        "macos_pending",
+        "macos_up_to_date_auto",
     ),
 )
 def patches(ctx: CheckContext) -> Outcome:
     if ctx.optional("updates.windows") is not None:
         return _windows_patches(ctx)
+    if ctx.optional("updates.macos") is not None:
+        return _macos_patches(ctx)
     lists = ctx.fact("updates.lists_refreshed")
     auto = ctx.fact("updates.automatic")
     enabled = bool(auto.get("enabled"))
@@ -166,6 +172,18 @@ def _windows_patches(ctx: CheckContext) -> Outcome:
     if automatic is False:
         return warn("windows_recent_manual", **values)
     return passed("windows_recent", **values)
+
+
+def _macos_patches(ctx: CheckContext) -> Outcome:
+    value = ctx.fact("updates.macos")
+    labels = ", ".join(u["label"] for u in value.get("pending", []))
+    automatic = "oui" if value.get("automatic") else "non"
+    if value.get("count"):
+        verdict = warn if value.get("automatic") else fail
+        return verdict("macos_pending", count=value["count"], labels=labels, automatic=automatic)
+    if value.get("automatic"):
+        return passed("macos_up_to_date_auto")
+    return warn("up_to_date_manual", total=0, days="?")
 
 
 def _iso(value: Any) -> datetime | None:

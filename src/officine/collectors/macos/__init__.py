@@ -1,0 +1,1 @@
+"""macOS collectors (commands whose output is English whatever the user's language)."""
