@@ -268,13 +268,17 @@ def mtime_ns(value: object) -> int | None:
     return seconds * 1_000_000_000 + int((m.group(2) or "0").ljust(9, "0")[:9])
 
 
-def source_unchanged(node: dict[str, Any]) -> bool:
+def _same_metadata(node: dict[str, Any], st: os.stat_result) -> bool:
     """Same size and modification time (to the nanosecond) as when the snapshot was taken."""
+    mtime = mtime_ns(node.get("mtime"))
+    return mtime is not None and st.st_size == node.get("size") and st.st_mtime_ns == mtime
+
+
+def source_unchanged(node: dict[str, Any]) -> bool:
     try:
-        st = Path(str(node["path"])).stat()
+        return _same_metadata(node, Path(str(node["path"])).stat())
     except OSError:
         return False
-    return st.st_size == node.get("size") and st.st_mtime_ns == mtime_ns(node.get("mtime"))
 
 
 def compare_node(node: dict[str, Any], restored_root: Path) -> tuple[str, str | None]:
@@ -292,8 +296,7 @@ def compare_node(node: dict[str, Any], restored_root: Path) -> tuple[str, str | 
         return "deleted", None
     except OSError as exc:
         return "changed", f"original illisible ({exc.strerror})"
-    mtime = mtime_ns(node.get("mtime"))
-    if st.st_size != node.get("size") or mtime is None or st.st_mtime_ns != mtime:
+    if not _same_metadata(node, st):
         return "changed", None  # modified since the backup: a difference is expected, not corruption
     if not same_content(restored, source):
         return "mismatch", "contenu différent de l'original alors que l'original n'a pas changé"

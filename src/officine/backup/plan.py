@@ -12,16 +12,15 @@ import re
 from pathlib import Path
 from typing import Literal
 
-import platformdirs
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from officine.errors import UserError
+from officine.paths import config_dir
 from officine.yamlio import load_yaml
 
 DestinationKind = Literal["disk", "rotated_disk", "network", "cloud"]
 Place = Literal["pharmacie", "domicile", "autre_site", "cloud"]
-ENV_CONFIG = "OFFICINE_CONFIG_DIR"
 
 KIND_FR = {
     "disk": "disque externe",
@@ -35,10 +34,6 @@ PLACE_FR = {
     "autre_site": "sur un autre site",
     "cloud": "chez un hébergeur",
 }
-
-
-def config_dir() -> Path:
-    return Path(os.environ.get(ENV_CONFIG) or platformdirs.user_config_dir("officine-cyber"))
 
 
 def default_plan_path() -> Path:

@@ -12,10 +12,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import platformdirs
-
 from officine.backup.plan import Destination
 from officine.errors import UserError
+from officine.paths import cache_dir
 
 INSTALL_HINT = (
     "restic n'est pas installé. Sur Debian ou Ubuntu : « sudo apt-get install restic » ; "
@@ -108,7 +107,7 @@ class Restic:
         binary = shutil.which("restic")
         if binary is None:
             raise ResticError("missing", INSTALL_HINT)
-        return cls(binary, Path(platformdirs.user_cache_dir("officine-cyber")) / "restic")
+        return cls(binary, cache_dir() / "restic")
 
     def env(self, dest: Destination) -> dict[str, str]:
         # The password travels as a file path in the environment, never in argv (visible in `ps`).

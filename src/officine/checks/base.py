@@ -75,7 +75,7 @@ class CheckContext:
             outcomes.append(Outcome(choice.verdict, "answer", {"question": question.text, "answer": choice.label}))
         if not outcomes:
             return None
-        return max(outcomes, key=lambda o: ANSWER_SEVERITY[o.verdict])
+        return max(outcomes, key=lambda o: COMBINED_RANK[o.verdict])
 
     def answer_or_needs(self, **values: Any) -> Outcome:
         answered = self.answer()
@@ -93,7 +93,6 @@ COMBINED_RANK = {
     Verdict.unknown: 4,
     Verdict.fail: 5,
 }
-ANSWER_SEVERITY = {Verdict.not_applicable: 0, Verdict.passed: 1, Verdict.warn: 2, Verdict.fail: 3}
 
 CheckFunc = Callable[[CheckContext], Outcome]
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import cache
@@ -10,11 +9,11 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-import platformdirs
 import yaml
 
 from officine.errors import UserError
 from officine.incident.journal import Journal, verify
+from officine.paths import config_dir, data_dir
 from officine.yamlio import load_yaml
 
 CONTACT_LABELS = {
@@ -49,12 +48,11 @@ def steps() -> tuple[Step, ...]:
 
 
 def incidents_dir() -> Path:
-    return Path(os.environ.get("OFFICINE_DATA_DIR") or platformdirs.user_data_dir("officine-cyber")) / "incidents"
+    return data_dir() / "incidents"
 
 
 def contacts_file() -> Path:
-    base = os.environ.get("OFFICINE_CONFIG_DIR") or platformdirs.user_config_dir("officine-cyber")
-    return Path(base) / "contacts.yaml"
+    return config_dir() / "contacts.yaml"
 
 
 def load_contacts() -> dict[str, dict[str, str]]:

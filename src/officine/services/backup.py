@@ -6,7 +6,7 @@ import os
 import secrets
 import sys
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -16,16 +16,16 @@ from officine.backup.plan import (
     Hds,
     Plan,
     Source,
-    config_dir,
     default_plan_path,
     load_plan,
     save_plan,
 )
-from officine.backup.records import BackupRecords, RunRecord
+from officine.backup.records import BackupRecords
 from officine.backup.restic import Restic, ResticError
 from officine.backup.state import SIGHTING_WINDOW, build_state
 from officine.errors import UserError
 from officine.facts import Fact
+from officine.paths import config_dir
 
 BACKUP_MEASURES = ("SAV-01", "SAV-02", "SAV-03", "SAV-04", "SAV-05", "SAV-06")
 
@@ -267,11 +267,6 @@ def windows_task(officine_exe: str = r"C:\Program Files\officine-cyber\officine.
         f'schtasks /Create /TN "officine-cyber\\Sauvegarde" /SC DAILY /ST {at} /RL HIGHEST /F '
         f'/TR "cmd /c \\"{officine_exe}\\" backup run && \\"{officine_exe}\\" backup drill"'
     )
-
-
-def last_runs(g: Guardian, since: timedelta = timedelta(days=7)) -> list[RunRecord]:
-    cutoff = datetime.now(UTC) - since
-    return [r for r in g.records.runs() if r.started_at >= cutoff]
 
 
 __all__ = [

@@ -10,22 +10,17 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-import platformdirs
 from sqlalchemy import Connection, Engine, create_engine, event, inspect, select, text
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from officine.errors import UserError
+from officine.paths import ENV_DATA_DIR, data_dir
 from officine.store.models import AuditRow, AuditSnapshotRow, HostRow, MeasureResultRow, SnapshotRow
 
 ENV_URL = "OFFICINE_DATABASE_URL"
 # The newest migration in store/migrations/versions (a test checks they agree).
 HEAD_REVISION = "0002"
-ENV_DATA_DIR = "OFFICINE_DATA_DIR"
-
-
-def data_dir() -> Path:
-    return Path(os.environ.get(ENV_DATA_DIR) or platformdirs.user_data_dir("officine-cyber"))
 
 
 def default_database_url() -> str:

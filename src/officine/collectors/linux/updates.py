@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
-import platformdirs
-
 from officine.collectors.linux.common import packages
 from officine.collectors.registry import CollectContext, collector
 from officine.facts import Fact, observed, unknown, unknown_from
 from officine.host.base import Host, Observation
 from officine.parsers.apt import parse_apt_conf, parse_apt_upgradable
+from officine.paths import cache_dir
 
 APT_CONF_DIR = "/etc/apt/apt.conf.d"
 TIMER = "apt-daily-upgrade.timer"
@@ -63,7 +60,7 @@ def _with_private_cache(host: Host, config: dict[str, str]) -> list[str] | None:
     call, which costs seconds: give it a private cache in our own cache folder instead."""
     if not host.live or config.get("dir::cache::pkgcache", "x") != "":
         return None
-    cache = Path(platformdirs.user_cache_dir("officine-cyber")) / "apt"
+    cache = cache_dir() / "apt"
     try:
         cache.mkdir(parents=True, exist_ok=True, mode=0o700)
     except OSError:
