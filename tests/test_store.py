@@ -120,3 +120,15 @@ def test_head_revision_constant_matches_migrations() -> None:
     config = Config()
     config.set_main_option("script_location", str(resources.files("officine.store") / "migrations"))
     assert ScriptDirectory.from_config(config).get_current_head() == HEAD_REVISION
+
+
+def test_migrations_build_exactly_the_tables_the_models_describe(tmp_path: Path) -> None:
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    from officine.store.models import Base
+
+    store = Store(f"sqlite:///{tmp_path / 'm.db'}")
+    with store.engine.connect() as conn:
+        diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
+    assert diff == []

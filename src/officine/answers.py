@@ -45,12 +45,22 @@ class AnswersFile(BaseModel):
     exceptions: list[AcceptedException] = Field(default_factory=list)
 
 
+@dataclass(frozen=True)
+class AnswerOrigin:
+    """Who gave one answer and when (answers given on the dashboard carry their own)."""
+
+    by: str
+    at: dt.datetime
+    proof: str | None = None  # name of the attached proof file
+
+
 @dataclass
 class Answers:
     values: dict[str, str] = field(default_factory=dict)  # question id -> choice value
     exceptions: dict[str, AcceptedException] = field(default_factory=dict)
     answered_by: str | None = None
     answered_at: dt.date | None = None
+    origins: dict[str, AnswerOrigin] = field(default_factory=dict)  # question id -> who and when
 
     def for_measure(self, measure_id: str) -> dict[str, str]:
         prefix = measure_id + "."

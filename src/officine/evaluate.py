@@ -193,8 +193,13 @@ def _answer_evidence(measure: Measure, answers: Answers) -> list[Evidence]:
         if value is None:
             continue
         choice = next(c for c in q.choices if c.value == value)
-        who = answers.answered_by or q.audience
-        when = f", le {answers.answered_at.isoformat()}" if answers.answered_at else ""
+        origin = answers.origins.get(q.id)
+        if origin is not None:
+            who = origin.by
+            when = f", le {origin.at.date().isoformat()}" + (f", preuve « {origin.proof} »" if origin.proof else "")
+        else:
+            who = answers.answered_by or q.audience
+            when = f", le {answers.answered_at.isoformat()}" if answers.answered_at else ""
         evidence.append(
             Evidence(
                 "answer",

@@ -16,7 +16,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path
+from pathlib import Path, PurePath
 from typing import Any
 
 from officine import __version__
@@ -126,7 +126,7 @@ def reanalyse(snapshot: Snapshot) -> Snapshot:
     return Snapshot(**{**snapshot.__dict__, "facts": facts})
 
 
-def _fail(path: Path, why: str) -> UserError:
+def _fail(path: PurePath, why: str) -> UserError:
     return UserError(
         f"Le fichier {path} n'est pas un instantané officine-cyber utilisable : {why}. "
         "Aucune donnée n'a été modifiée. Relancez la collecte sur le poste concerné "
@@ -137,7 +137,7 @@ def _fail(path: Path, why: str) -> UserError:
 ENVELOPE = "officine-cyber/snapshot-envelope"
 
 
-def open_envelope(data: dict[str, Any], path: Path) -> Any:
+def open_envelope(data: dict[str, Any], path: PurePath) -> Any:
     """The PowerShell collector seals the exact bytes of its snapshot: base64 payload + SHA-256."""
     try:
         payload = base64.b64decode(str(data["payload"]), validate=True)
@@ -155,7 +155,7 @@ def open_envelope(data: dict[str, Any], path: Path) -> Any:
     return body
 
 
-def parse(data: Any, path: Path) -> Snapshot:
+def parse(data: Any, path: PurePath) -> Snapshot:
     if isinstance(data, dict) and data.get("format") == ENVELOPE:
         data = open_envelope(data, path)
     if not isinstance(data, dict) or data.get("format") != FORMAT:
@@ -209,8 +209,13 @@ def load(path: Path) -> Snapshot:
         raise UserError(f"Le fichier {path} est introuvable. Vérifiez le chemin.") from exc
     except OSError as exc:
         raise UserError(f"Impossible de lire {path} : {exc.strerror}.") from exc
+    return loads(raw, path)
+
+
+def loads(raw: bytes, path: PurePath) -> Snapshot:
+    """A snapshot from bytes (a file, an upload); `path` only names it in messages."""
     try:
-        data = json.loads(raw.decode("utf-8"))
+        data = json.loads(raw.decode("utf-8-sig"))
     except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
         raise _fail(path, "le fichier est tronqué ou n'est pas du JSON") from exc
     return parse(data, path)

@@ -26,9 +26,12 @@ app = typer.Typer(
 )
 from officine.cli.backup import app as backup_app  # noqa: E402
 from officine.cli.incident import app as incident_app  # noqa: E402
+from officine.cli.web import demo, serve  # noqa: E402
 
 app.add_typer(backup_app, name="backup")
 app.add_typer(incident_app, name="incident")
+app.command()(serve)
+app.command()(demo)
 out = Console(highlight=False)
 err = Console(stderr=True, highlight=False)
 

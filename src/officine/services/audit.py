@@ -87,7 +87,15 @@ def run_audit(
 ) -> AuditResult:
     knowledge = load_knowledge()
     # Read every input first: bad input must change nothing.
-    answers = load_answers(answers_path, knowledge.catalogue) if answers_path else Answers()
+    if answers_path:
+        answers = load_answers(answers_path, knowledge.catalogue)
+    elif save:
+        from officine.services.assessments import Pharmacy  # noqa: PLC0415
+        from officine.store import Store  # noqa: PLC0415
+
+        answers = Pharmacy(Store(store_url), knowledge).answers()  # given on the dashboard
+    else:
+        answers = Answers()
     if from_files:
         snaps = [snapshots_mod.reanalyse(snapshots_mod.load(p)) for p in from_files]
     else:

@@ -2,10 +2,22 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, ForeignKey, Integer, MetaData, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 NAMING = {
@@ -33,6 +45,7 @@ class HostRow(Base):
 
 class SnapshotRow(Base):
     __tablename__ = "snapshots"
+    __table_args__ = (Index("ix_snapshots_host_id_collected_at", "host_id", "collected_at"),)
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
     host_id: Mapped[int] = mapped_column(ForeignKey("hosts.id"), index=True)
     collected_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
@@ -117,3 +130,87 @@ class DestinationSightingRow(Base):
     at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
     present: Mapped[int] = mapped_column(Integer)
     volume_encrypted: Mapped[int | None] = mapped_column(Integer, nullable=True)
+
+
+# -- the dashboard: people, the pharmacy, answers given on the page ---------------------------
+
+
+class UserRow(Base):
+    __tablename__ = "users"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(255))  # argon2id, never the password
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class WebSessionRow(Base):
+    """A signed-in browser. The cookie holds a random token; only its SHA-256 is stored."""
+
+    __tablename__ = "web_sessions"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    csrf_token: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    user: Mapped[UserRow] = relationship()
+
+
+class LoginAttemptRow(Base):
+    __tablename__ = "login_attempts"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), index=True)
+    client: Mapped[str] = mapped_column(String(64), index=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    success: Mapped[int] = mapped_column(Integer)
+
+
+class SettingRow(Base):
+    """The pharmacy's profile, contacts, team and data folders: one JSON document per key."""
+
+    __tablename__ = "settings"
+    key: Mapped[str] = mapped_column(String(32), primary_key=True)
+    value: Mapped[Any] = mapped_column(JSON)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    updated_by: Mapped[str] = mapped_column(String(64))
+
+
+class ProofRow(Base):
+    """A file attached to an answer (a signed questionnaire, a restore report...)."""
+
+    __tablename__ = "proofs"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    question_id: Mapped[str] = mapped_column(String(24), index=True)
+    filename: Mapped[str] = mapped_column(String(255))
+    content_type: Mapped[str] = mapped_column(String(64))
+    size: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64))
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+    uploaded_by: Mapped[str] = mapped_column(String(64))
+    uploaded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class AnswerRow(Base):
+    """Every answer ever given (append-only): the latest per question is the current one."""
+
+    __tablename__ = "answers"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    question_id: Mapped[str] = mapped_column(String(24), index=True)
+    value: Mapped[str] = mapped_column(String(64))
+    answered_by: Mapped[str] = mapped_column(String(64))
+    answered_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    proof_id: Mapped[int | None] = mapped_column(ForeignKey("proofs.id"), nullable=True)
+
+
+class ExceptionRow(Base):
+    """A measure set aside on purpose (append-only; withdrawn ones are kept)."""
+
+    __tablename__ = "accepted_exceptions"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    measure_id: Mapped[str] = mapped_column(String(16), index=True)
+    justification: Mapped[str] = mapped_column(Text)
+    decided_by: Mapped[str] = mapped_column(String(64))
+    decided_on: Mapped[date] = mapped_column(Date)
+    until: Mapped[date | None] = mapped_column(Date, nullable=True)
+    recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    withdrawn_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    withdrawn_by: Mapped[str | None] = mapped_column(String(64), nullable=True)

@@ -1,0 +1,252 @@
+"""The "bilan de sécurité": the state of each practice, the open actions with their owners and
+the evidence, as JSON and as a PDF an insurer or an IT provider can read."""
+
+from __future__ import annotations
+
+import io
+from datetime import UTC, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from reportlab.lib import colors
+from reportlab.lib.pagesizes import A4
+from reportlab.lib.styles import getSampleStyleSheet
+from reportlab.lib.units import cm
+from reportlab.platypus import KeepTogether, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+
+from officine.catalogue.loader import Messages
+
+PARIS = ZoneInfo("Europe/Paris")
+OPEN_VERDICTS = ("fail", "warn", "unknown", "needs_answer")
+# The tile of a practice: the worst thing in it decides.
+STATE_ORDER = ("non_conforme", "a_renseigner", "a_ameliorer", "conforme")
+OWNERS = {"pharmacien": "Pharmacien titulaire", "prestataire": "Prestataire informatique"}
+
+
+def practice_state(measures: list[dict[str, Any]]) -> str:
+    """conforme / à améliorer / non conforme / à renseigner, from the measures' verdicts.
+    Measures set aside as accepted exceptions do not count; `unknown` is never conforme."""
+    verdicts = {m["verdict"] for m in measures if not _excepted(m)}
+    if "fail" in verdicts:
+        return "non_conforme"
+    if "needs_answer" in verdicts:
+        return "a_renseigner"
+    if verdicts & {"warn", "unknown"}:
+        return "a_ameliorer"
+    if not verdicts & {"pass"}:
+        return "a_ameliorer" if verdicts else "conforme"
+    return "conforme"
+
+
+def _excepted(measure: dict[str, Any]) -> bool:
+    exception = measure.get("exception")
+    return bool(exception and not exception.get("expired"))
+
+
+def owner(measure: dict[str, Any], questions: dict[str, str], contacts: dict[str, Any]) -> str:
+    """Who acts: the audience of the measure's question, else the IT provider for machine checks."""
+    role = questions.get(measure["id"]) or ("prestataire" if measure["verification"] != "question" else "pharmacien")
+    label = OWNERS[role]
+    name = (contacts.get(role) or {}).get("name") if role == "prestataire" else None
+    return f"{label} ({name})" if name else label
+
+
+def bilan_data(
+    pharmacy: dict[str, Any],
+    audit: dict[str, Any],
+    audit_id: int,
+    audited_at: datetime,
+    audiences: dict[str, str],
+    contacts: dict[str, Any],
+) -> dict[str, Any]:
+    measures = audit.get("measures", [])
+    practices = []
+    for p in audit.get("practices", []):
+        mine = [m for m in measures if m["practice"] == p["id"]]
+        practices.append(
+            {
+                "id": p["id"],
+                "title": p["title"],
+                "score": p["score"],
+                "state": practice_state(mine),
+                "counts": p["counts"],
+            }
+        )
+    rank = {v: i for i, v in enumerate(OPEN_VERDICTS)}
+    severity = {"critical": 0, "high": 1, "medium": 2, "low": 3}
+    open_measures = sorted(
+        (m for m in measures if m["verdict"] in OPEN_VERDICTS and not _excepted(m)),
+        key=lambda m: (severity[m["severity"]], rank[m["verdict"]], m["id"]),
+    )
+    return {
+        "format": "officine-cyber/bilan",
+        "version": 1,
+        "pharmacy": pharmacy,
+        "audit_id": audit_id,
+        "audited_at": audited_at.isoformat(),
+        "evaluated_on": audit.get("evaluated_on"),
+        "catalogue_version": audit.get("catalogue_version"),
+        "score": audit.get("score"),
+        "hosts": [
+            {k: h.get(k) for k in ("hostname", "platform", "collected_at", "privileged")}
+            for h in audit.get("hosts", [])
+        ],
+        "practices": practices,
+        "actions": [
+            {
+                "measure": m["id"],
+                "title": m["title"],
+                "severity": m["severity"],
+                "verdict": m["verdict"],
+                "action": m["action"],
+                "owner": owner(m, audiences, contacts),
+                "evidence": [_evidence_line(e) for e in m["evidence"] if e["verdict"] != "pass"][:3],
+            }
+            for m in open_measures
+        ],
+        "exceptions": [
+            {"measure": m["id"], "title": m["title"], **m["exception"]} for m in measures if m.get("exception")
+        ],
+        "conforming": [{"measure": m["id"], "title": m["title"]} for m in measures if m["verdict"] == "pass"],
+    }
+
+
+def _evidence_line(e: dict[str, Any]) -> str:
+    return f"{e['host']} : {e['text']}" if e.get("host") else str(e["text"])
+
+
+def _esc(text: Any) -> str:
+    return str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _date(value: str | None) -> str:
+    if not value:
+        return "—"
+    return f"{datetime.fromisoformat(value).astimezone(PARIS):%d/%m/%Y à %H:%M}"
+
+
+def bilan_pdf(data: dict[str, Any], messages: Messages, states: dict[str, str]) -> bytes:
+    styles = getSampleStyleSheet()
+    small = styles["BodyText"].clone("small", fontSize=8.5, leading=11)
+    cell = styles["BodyText"].clone("cell", fontSize=9, leading=11.5)
+    pharmacy = data["pharmacy"] or {}
+    name = pharmacy.get("name") or "Pharmacie"
+    buf = io.BytesIO()
+    doc = SimpleDocTemplate(
+        buf,
+        pagesize=A4,
+        title=f"Bilan de sécurité — {name}",
+        author="officine-cyber",
+        leftMargin=1.7 * cm,
+        rightMargin=1.7 * cm,
+        topMargin=1.5 * cm,
+        bottomMargin=1.5 * cm,
+    )
+    score = data["score"]
+    story: list[Any] = [
+        Paragraph(f"Bilan de sécurité — {_esc(name)}", styles["Title"]),
+        Paragraph(
+            " · ".join(
+                _esc(x)
+                for x in (
+                    pharmacy.get("address"),
+                    f"FINESS {pharmacy['finess']}" if pharmacy.get("finess") else None,
+                )
+                if x
+            )
+            or "&nbsp;",
+            styles["BodyText"],
+        ),
+        Paragraph(
+            f"Audit n° {data['audit_id']} du {_date(data['audited_at'])} — "
+            f"bilan édité le {datetime.now(UTC).astimezone(PARIS):%d/%m/%Y} — catalogue {data['catalogue_version']}",
+            small,
+        ),
+        Spacer(1, 0.3 * cm),
+        Paragraph(f"Note globale : <b>{'—' if score is None else score} / 100</b>", styles["Heading2"]),
+        Paragraph(
+            "La note ne compte que ce qui a été observé ou déclaré : ce qui n'a pas pu être vérifié "
+            "ne rapporte aucun point.",
+            small,
+        ),
+        Paragraph("Postes audités", styles["Heading3"]),
+    ]
+    hosts = [[Paragraph(f"<b>{h}</b>", cell) for h in ("Poste", "Système", "Observé le")]] + [
+        [
+            Paragraph(_esc(h["hostname"]), cell),
+            Paragraph(_esc(h["platform"]), cell),
+            Paragraph(_date(h["collected_at"]), cell),
+        ]
+        for h in data["hosts"]
+    ]
+    story += [_table(hosts, [6 * cm, 4 * cm, 7.5 * cm]) if data["hosts"] else Paragraph("Aucun poste audité.", cell)]
+    story += [Paragraph("Note par pratique", styles["Heading3"])]
+    rows = [[Paragraph(f"<b>{h}</b>", cell) for h in ("Pratique", "Note", "État")]] + [
+        [
+            Paragraph(_esc(p["title"]), cell),
+            Paragraph("—" if p["score"] is None else f"{p['score']} / 100", cell),
+            Paragraph(_esc(states.get(p["state"], p["state"])), cell),
+        ]
+        for p in data["practices"]
+    ]
+    story.append(_table(rows, [10 * cm, 2.5 * cm, 5 * cm]))
+    story += [Paragraph(f"Actions à mener ({len(data['actions'])})", styles["Heading3"])]
+    for i, a in enumerate(data["actions"], 1):
+        block = [
+            Paragraph(
+                f"<b>{i}. {_esc(a['title'])}</b> ({a['measure']}, "
+                f"{_esc(messages.verdicts.get(a['verdict'], a['verdict']))})",
+                cell,
+            ),
+            Paragraph(f"À faire : {_esc(a['action'])} — <i>responsable : {_esc(a['owner'])}</i>", cell),
+        ]
+        block += [Paragraph(f"Constat : {_esc(line)}", small) for line in a["evidence"]]
+        story.append(KeepTogether([*block, Spacer(1, 0.15 * cm)]))
+    if data["exceptions"]:
+        story += [Paragraph("Exceptions acceptées", styles["Heading3"])]
+        for e in data["exceptions"]:
+            until = f" jusqu'au {e['until']}" if e.get("until") else " sans date de fin"
+            expired = " — <b>EXPIRÉE</b>" if e.get("expired") else ""
+            story.append(
+                Paragraph(
+                    f"{e['measure']} {_esc(e['title'])} : « {_esc(e['justification'])} » — décidée par "
+                    f"{_esc(e['by'])} le {e['date']}{until}{expired}",
+                    cell,
+                )
+            )
+    story += [
+        Paragraph(f"Mesures conformes ({len(data['conforming'])})", styles["Heading3"]),
+        Paragraph(", ".join(f"{c['measure']} {_esc(c['title'])}" for c in data["conforming"]) or "Aucune.", small),
+        Spacer(1, 0.6 * cm),
+        KeepTogether(
+            [
+                Paragraph("Signatures", styles["Heading3"]),
+                _table(
+                    [
+                        [
+                            Paragraph("<b>Pharmacien titulaire</b>", cell),
+                            Paragraph("<b>Prestataire informatique</b>", cell),
+                        ],
+                        [Paragraph("Nom :<br/>Date :<br/>Signature :<br/><br/><br/>", cell)] * 2,
+                    ],
+                    [8.75 * cm, 8.75 * cm],
+                ),
+            ]
+        ),
+    ]
+    doc.build(story)
+    return buf.getvalue()
+
+
+def _table(rows: list[list[Any]], widths: list[float]) -> Table:
+    table = Table(rows, colWidths=widths, repeatRows=1)
+    table.setStyle(
+        TableStyle(
+            [
+                ("GRID", (0, 0), (-1, -1), 0.4, colors.grey),
+                ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#e8eef4")),
+                ("VALIGN", (0, 0), (-1, -1), "TOP"),
+            ]
+        )
+    )
+    return table

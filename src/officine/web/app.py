@@ -1,0 +1,157 @@
+"""The dashboard application: wiring, rendering and error pages. Routes live in routes_*.py."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+from importlib import resources
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+from fastapi.templating import Jinja2Templates
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from officine import __version__
+from officine.catalogue.loader import Messages
+from officine.services import accounts
+from officine.services.accounts import SignedIn
+from officine.services.assessments import Pharmacy
+from officine.store import Store
+from officine.web.jobs import AuditJobs
+from officine.web.security import SESSION_COOKIE, CsrfRejected, Redirect, security_headers
+from officine.yamlio import load_yaml
+
+log = logging.getLogger(__name__)
+PARIS = ZoneInfo("Europe/Paris")
+
+
+@dataclass
+class Web:
+    """What every request handler needs, built once per application."""
+
+    store: Store
+    pharmacy: Pharmacy
+    jobs: AuditJobs
+    templates: Jinja2Templates
+    ui: dict[str, Any]
+    messages: Messages
+    secure_cookies: bool
+
+    def user(self, request: Request) -> SignedIn | None:
+        return accounts.session_for(self.store, request.cookies.get(SESSION_COOKIE))
+
+    def require_user(self, request: Request) -> SignedIn:
+        user = self.user(request)
+        if user is None:
+            raise Redirect("/installation" if not accounts.has_users(self.store) else "/connexion")
+        return user
+
+    def page(
+        self, request: Request, name: str, user: SignedIn | None, status: int = 200, **context: Any
+    ) -> HTMLResponse:
+        notice = self.ui["notices"].get(request.query_params.get("ok", ""))
+        return self.templates.TemplateResponse(
+            request,
+            name,
+            {"user": user, "ui": self.ui, "verdicts": self.messages.verdicts, "notice": notice, **context},
+            status_code=status,
+        )
+
+
+def web_of(request: Request) -> Web:
+    web: Web = request.app.state.web
+    return web
+
+
+def _local_time(value: Any, fmt: str = "%d/%m/%Y %H:%M") -> str:
+    if value is None:
+        return "—"
+    moment = datetime.fromisoformat(value) if isinstance(value, str) else value
+    if moment.tzinfo is None:
+        return f"{moment:{fmt}}"
+    return f"{moment.astimezone(PARIS):{fmt}}"
+
+
+def _size(value: int) -> str:
+    return f"{value / 1024:.0f} ko" if value < 1024 * 1024 else f"{value / 1024 / 1024:.1f} Mo"
+
+
+def create_app(store_url: str | None = None, *, secure_cookies: bool = True) -> FastAPI:
+    from officine.web import routes_account, routes_pages  # noqa: PLC0415 - they import this module
+
+    store = Store(store_url)
+    pharmacy = Pharmacy(store)
+    templates = Jinja2Templates(directory=str(resources.files("officine.web") / "templates"))
+    templates.env.filters["local"] = _local_time
+    templates.env.filters["size"] = _size
+    templates.env.globals["version"] = __version__
+    ui = load_yaml(resources.files("officine.web").joinpath("ui.yaml").read_text(encoding="utf-8"))
+    app = FastAPI(docs_url=None, redoc_url=None, openapi_url=None, title="officine-cyber")
+    app.state.web = Web(
+        store, pharmacy, AuditJobs(pharmacy), templates, ui, pharmacy.knowledge.messages, secure_cookies
+    )
+    app.middleware("http")(security_headers)
+    app.mount("/static", StaticFiles(directory=str(resources.files("officine.web") / "static")), name="static")
+    app.include_router(routes_account.router)
+    app.include_router(routes_pages.router)
+
+    @app.exception_handler(Redirect)
+    async def _redirect(request: Request, exc: Redirect) -> Response:
+        return RedirectResponse(exc.url, status_code=303)
+
+    @app.exception_handler(CsrfRejected)
+    async def _csrf(request: Request, exc: CsrfRejected) -> Response:
+        web = web_of(request)
+        return web.page(
+            request,
+            "error.html",
+            None,
+            status=403,
+            title="Formulaire expiré",
+            text="Ce formulaire a expiré ou ne vient pas de cette page. Revenez en arrière, rechargez la page "
+            "et recommencez : rien n'a été enregistré.",
+        )
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException) -> Response:
+        web = web_of(request)
+        if exc.status_code == 404:
+            title, text = "Page introuvable", "Cette page n'existe pas. Revenez à l'accueil."
+        elif exc.status_code == 405:
+            title, text = "Action impossible", "Cette adresse ne s'utilise pas ainsi. Revenez à l'accueil."
+        else:
+            title, text = "Demande refusée", "La demande n'a pas pu être traitée. Revenez à l'accueil."
+        return web.page(request, "error.html", web.user(request), status=exc.status_code, title=title, text=text)
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(request: Request, exc: RequestValidationError) -> Response:
+        web = web_of(request)
+        return web.page(
+            request,
+            "error.html",
+            web.user(request),
+            status=400,
+            title="Demande incorrecte",
+            text="Les informations envoyées sont incomplètes. Revenez en arrière et recommencez.",
+        )
+
+    @app.exception_handler(Exception)
+    async def _bug(request: Request, exc: Exception) -> Response:
+        log.exception("unexpected error on %s", request.url.path)  # details for the IT provider, not the page
+        web = web_of(request)
+        return web.page(
+            request,
+            "error.html",
+            None,
+            status=500,
+            title="Erreur interne",
+            text="Une erreur interne s'est produite ; rien n'a été modifié. Si elle se répète, prévenez votre "
+            "prestataire informatique : le détail est dans le journal du serveur.",
+        )
+
+    return app

@@ -1,0 +1,99 @@
+"""First run (the administrator account), sign-in and sign-out."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from officine.errors import UserError
+from officine.services import accounts
+from officine.services.accounts import LockedOut
+from officine.web.app import web_of
+from officine.web.security import (
+    ANON_CSRF_COOKIE,
+    SESSION_COOKIE,
+    anon_csrf_token,
+    check_csrf,
+    client_of,
+    set_cookie,
+)
+
+router = APIRouter()
+
+
+def _anon_page(request: Request, name: str, status: int = 200, **context: object) -> HTMLResponse:
+    web = web_of(request)
+    token = anon_csrf_token(request)
+    response = web.page(request, name, None, status=status, csrf=token, **context)
+    set_cookie(response, ANON_CSRF_COOKIE, token, web.secure_cookies)
+    return response
+
+
+def _signed_in(request: Request, token: str, to: str) -> Response:
+    web = web_of(request)
+    response = RedirectResponse(to, status_code=303)
+    set_cookie(
+        response, SESSION_COOKIE, token, web.secure_cookies, max_age=int(accounts.SESSION_LIFETIME.total_seconds())
+    )
+    response.delete_cookie(ANON_CSRF_COOKIE, path="/")
+    return response
+
+
+@router.get("/installation")
+def installation(request: Request) -> Response:
+    web = web_of(request)
+    if accounts.has_users(web.store):
+        return RedirectResponse("/connexion", status_code=303)
+    return _anon_page(request, "installation.html")
+
+
+@router.post("/installation")
+async def create_account(request: Request) -> Response:
+    web = web_of(request)
+    form = await request.form()
+    check_csrf(request, form, None)
+    username = str(form.get("username", ""))
+    password = str(form.get("password", ""))
+    try:
+        accounts.create_admin(web.store, username, password, str(form.get("confirm", "")), [])
+        token = accounts.sign_in(web.store, username, password, client_of(request))
+    except UserError as exc:
+        return _anon_page(request, "installation.html", status=400, error=exc.message, username=username)
+    return _signed_in(request, token, "/parametres?ok=welcome")
+
+
+@router.get("/connexion")
+def login_page(request: Request) -> Response:
+    web = web_of(request)
+    if not accounts.has_users(web.store):
+        return RedirectResponse("/installation", status_code=303)
+    if web.user(request) is not None:
+        return RedirectResponse("/", status_code=303)
+    return _anon_page(request, "login.html")
+
+
+@router.post("/connexion")
+async def login(request: Request) -> Response:
+    web = web_of(request)
+    form = await request.form()
+    check_csrf(request, form, None)
+    username = str(form.get("username", ""))
+    try:
+        token = accounts.sign_in(web.store, username, str(form.get("password", "")), client_of(request))
+    except LockedOut as exc:
+        return _anon_page(request, "login.html", status=429, error=exc.message, username=username, locked=True)
+    except UserError as exc:
+        return _anon_page(request, "login.html", status=401, error=exc.message, username=username)
+    return _signed_in(request, token, "/")
+
+
+@router.post("/deconnexion")
+async def logout(request: Request) -> Response:
+    web = web_of(request)
+    user = web.require_user(request)
+    form = await request.form()
+    check_csrf(request, form, user)
+    accounts.sign_out(web.store, request.cookies.get(SESSION_COOKIE))
+    response = RedirectResponse("/connexion?ok=signed_out", status_code=303)
+    response.delete_cookie(SESSION_COOKIE, path="/")
+    return response
