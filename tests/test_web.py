@@ -235,6 +235,9 @@ def test_answers_change_the_score_and_show_who_answered(db: Path, machine: Path)
     page = client.get("/pratique/SAV").text
     section = page.split('id="SAV-03"')[1].split("</section>")[0]
     assert 'data-verdict="pass"' in section and "marie" in section and "Répondu par marie" in section
+    # No backup plan here: the machine line never claims "conforme", the answer does.
+    assert 'v-not_applicable">non concerné</span> Pas de sauvegarde gérée' in section
+    assert 'v-pass">conforme</span> Quand a-t-on réussi à restaurer' in section
     home = client.get("/").text
     assert f'<span class="value">{after}</span>' in home
 
@@ -352,12 +355,12 @@ def test_import_accepts_a_real_snapshot_and_refuses_tampered_or_foreign_files(db
 def test_history_shows_what_changed_between_two_audits(db: Path, machine: Path) -> None:
     client = signed_in(db)
     post(client, "/postes", "/postes/importer", {}, files={"snapshot": ("poste.json", machine.read_bytes())})
-    post(client, "/pratique/SAV", "/pratique/SAV/reponse", {"question": "SAV-03.q1", "value": "jamais"})
+    post(client, "/pratique/SAV", "/pratique/SAV/reponse", {"question": "SAV-03.q1", "value": "plus_1_an_ou_jamais"})
     post(client, "/pratique/SAV", "/pratique/SAV/reponse", {"question": "SAV-03.q1", "value": "moins_6_mois"})
     page = client.get("/historique").text
     assert "<svg" in page and 'role="img"' in page
     changes = page.split('id="changes"')[1].split("</table>")[0]
-    assert "SAV-03" in changes and "en progrès" in changes
+    assert "SAV-03" in changes and "en progrès" in changes  # fail -> pass between the last two
     audits = [int(i) for i in re.findall(r'<option value="(\d+)"', page)]
     first, last = min(audits), max(audits)
     page = client.get(f"/historique?avant={first}&apres={last}").text

@@ -237,7 +237,7 @@ def evaluate(
                 evidence.append(
                     Evidence(
                         "machine",
-                        verdict,
+                        outcome.observed or verdict,
                         messages.evidence(measure.id, outcome.reason, outcome.values),
                         reason=outcome.reason,
                         values=outcome.values,
@@ -273,7 +273,7 @@ def evaluate(
                     evidence.append(
                         Evidence(
                             "machine",
-                            outcome.verdict,
+                            outcome.observed or outcome.verdict,
                             messages.evidence(measure.id, outcome.reason, outcome.values),
                             host=snap.hostname,
                             snapshot_id=snap.snapshot_id,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 from typing import Any
 
+from officine.catalogue.model import Verdict
 from officine.checks.base import CheckContext, Outcome, check, fail, passed, unknown, warn
 from officine.facts import FactStatus
 
@@ -19,7 +20,7 @@ def _state(ctx: CheckContext) -> dict[str, Any] | None:
 
 def _no_plan(ctx: CheckContext) -> Outcome:
     decided = ctx.answer_or_needs()
-    return Outcome(decided.verdict, "no_plan", decided.values)
+    return Outcome(decided.verdict, "no_plan", decided.values, observed=Verdict.not_applicable)
 
 
 def _latest(state: dict[str, Any], key: str) -> tuple[dict[str, Any], datetime] | None:

@@ -19,6 +19,9 @@ class Outcome:
     verdict: Verdict
     reason: str
     values: dict[str, Any] = field(default_factory=dict)
+    # What the machine itself showed, when the verdict comes from elsewhere (an answer):
+    # the evidence line then carries this, not a "conforme" it never observed.
+    observed: Verdict | None = None
 
 
 class FactUnavailable(Exception):
@@ -60,9 +63,9 @@ class CheckContext:
         answered = self.answer()
         if answered is None:
             verdict = Verdict.unknown if machine.verdict is Verdict.unknown else Verdict.needs_answer
-            return Outcome(verdict, machine.reason, machine.values)
+            return Outcome(verdict, machine.reason, machine.values, observed=machine.verdict)
         worst = max((machine.verdict, answered.verdict), key=lambda v: COMBINED_RANK[v])
-        return Outcome(worst, machine.reason, machine.values)
+        return Outcome(worst, machine.reason, machine.values, observed=machine.verdict)
 
     def answer(self) -> Outcome | None:
         """The verdict given by the person's answers (the worst one), or None if unanswered."""

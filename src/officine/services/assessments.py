@@ -129,18 +129,7 @@ class Pharmacy:
 
     def _latest_snapshot_ids(self) -> list[str]:
         with Session(self.store.engine) as session:
-            newest = (
-                select(SnapshotRow.host_id, func.max(SnapshotRow.collected_at).label("at"))
-                .group_by(SnapshotRow.host_id)
-                .subquery()
-            )
-            return list(
-                session.scalars(
-                    select(SnapshotRow.id).join(
-                        newest, (SnapshotRow.host_id == newest.c.host_id) & (SnapshotRow.collected_at == newest.c.at)
-                    )
-                )
-            )
+            return list(session.scalars(_newest_per_host(SnapshotRow.id)))
 
     def has_snapshots(self) -> bool:
         with Session(self.store.engine) as session:
@@ -149,16 +138,7 @@ class Pharmacy:
     def latest_snapshots(self) -> list[Snapshot]:
         """The newest snapshot of each workstation, facts re-derived from its observations."""
         with Session(self.store.engine) as session:
-            newest = (
-                select(SnapshotRow.host_id, func.max(SnapshotRow.collected_at).label("at"))
-                .group_by(SnapshotRow.host_id)
-                .subquery()
-            )
-            rows = session.execute(
-                select(SnapshotRow.id, SnapshotRow.document)
-                .join(newest, (SnapshotRow.host_id == newest.c.host_id) & (SnapshotRow.collected_at == newest.c.at))
-                .order_by(SnapshotRow.host_id)
-            ).all()
+            rows = session.execute(_newest_per_host(SnapshotRow.id, SnapshotRow.document)).all()
         snaps: dict[str, Snapshot] = {}
         for sid, document in rows:
             snap = _cache.get(sid, partial(_from_document, document))
@@ -383,6 +363,16 @@ class Pharmacy:
 
     def audit_document(self, audit_id: int) -> dict[str, Any] | None:
         return self.store.audit(audit_id)
+
+
+def _newest_per_host(*columns: Any) -> Any:
+    """The newest snapshot of each workstation: hosts.last_seen is its collection time, so this
+    is one index lookup per workstation however long the history."""
+    return (
+        select(*columns)
+        .join(HostRow, (SnapshotRow.host_id == HostRow.id) & (SnapshotRow.collected_at == HostRow.last_seen))
+        .order_by(HostRow.id)
+    )
 
 
 def _from_document(document: str) -> Snapshot:

@@ -109,7 +109,8 @@ class Store:
                 host_info = doc.get("host") or {}
                 key = host_info.get("machine_id_sha256") or f"name:{host_info.get('hostname')}"
                 host = session.scalar(select(HostRow).where(HostRow.machine_key == key))
-                collected = datetime.fromisoformat(doc["collected_at"])
+                # UTC in the database: SQLite keeps no offset, and ordering must hold across them.
+                collected = datetime.fromisoformat(doc["collected_at"]).astimezone(UTC)
                 if host is None:
                     host = HostRow(
                         hostname=host_info.get("hostname") or "?",

@@ -75,7 +75,7 @@ def home(request: Request) -> Response:
     user = web.require_user(request)
     profile = _profile_or_setup(web)
     current = _current(web)
-    series = web.pharmacy.score_series(datetime.now(UTC) - timedelta(days=HISTORY_DAYS))
+    recent = web.pharmacy.recent_audits(2)
     summaries = {p.id: p.summary for p in web.pharmacy.knowledge.catalogue.practices}
     return web.page(
         request,
@@ -84,7 +84,7 @@ def home(request: Request) -> Response:
         profile=profile,
         current=current,
         tiles=views.tiles(current.assessment, summaries) if current else [],
-        trend=views.trend(series),
+        trend=views.trend(recent),
         priorities=_priorities(current),
     )
 

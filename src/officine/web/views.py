@@ -66,11 +66,11 @@ def tiles(assessment: dict[str, Any], summaries: dict[str, str]) -> list[Tile]:
     return result
 
 
-def trend(series: list[tuple[datetime, int]]) -> int | None:
-    """Change of the score since the previous day that had an audit."""
-    if len(series) < 2:
+def trend(recent: list[tuple[int, datetime, int | None]]) -> int | None:
+    """Change of the score since the previous assessment (newest first, as recent_audits gives)."""
+    if len(recent) < 2 or recent[0][2] is None or recent[1][2] is None:
         return None
-    return series[-1][1] - series[-2][1]
+    return recent[0][2] - recent[1][2]
 
 
 def compare(old: dict[str, Any], new: dict[str, Any]) -> list[Change]:

@@ -1,0 +1,323 @@
+"""Benchmark: dashboard page latency with one year of hourly audits of 10 workstations.
+
+Run: .venv/bin/python bench/web_latency.py [--hours 8760] [--hosts 10] [--requests 300]
+     [--backends sqlite,postgresql]
+
+For each database: fill it with `hours` audits of `hosts` workstations (real snapshots of this
+machine under ten identities, real assessments from evaluate()), start `officine serve` on
+loopback as a separate process, sign in over HTTP, then time the home and practice pages
+(requests in turn, after a warm-up). p50/p95/max per page go to bench/results/web_latency.json.
+Goal: p95 under 100 ms on both databases.
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import hashlib
+import http.client
+import json
+import os
+import platform
+import re
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+
+from sqlalchemy import insert
+
+from officine import snapshot
+from officine.answers import Answers
+from officine.evaluate import evaluate
+from officine.host.local import LocalHost
+from officine.reference import load_reference
+from officine.services import accounts, site
+from officine.services.audit import load_knowledge
+from officine.store import Store
+from officine.store.models import AuditRow, AuditSnapshotRow, HostRow, MeasureResultRow, SnapshotRow
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tests"))
+from pgserver import throwaway_postgres  # noqa: E402 - test helper shared with the benchmark
+
+RESULTS = ROOT / "bench/results/web_latency.json"
+PASSWORD = "Lavande-Comptoir-Pilon-42"  # noqa: S105 - the bench account of a throw-away database
+PAGES = {"home": "/", "practice": "/pratique/SAV"}
+BATCH = 500
+
+
+def real_snapshots(hosts: int, at: datetime) -> list[Any]:
+    """This machine's real observations under `hosts` identities (hostname and machine id)."""
+
+    base = snapshot.collect(LocalHost(None))
+    snaps = []
+    for i in range(hosts):
+        snap = copy.deepcopy(base)
+        snap.snapshot_id = str(uuid.uuid4())
+        snap.collected_at = at
+        snap.host = {
+            **snap.host,
+            "hostname": f"poste-{i + 1:02d}",
+            "machine_id_sha256": hashlib.sha256(f"{i}".encode()).hexdigest(),
+        }
+        snaps.append(snap)
+    return snaps
+
+
+def assessments(snaps: list[Any], now: datetime) -> list[dict[str, Any]]:
+    """Real assessments of these snapshots with more and more questions answered."""
+
+    k = load_knowledge()
+    questions = [q for p in k.catalogue.practices for m in p.measures for q in m.questions]
+    docs = []
+    for share in (0, 4, 8, 12):
+        values = {q.id: q.choices[0].value for q in questions[: share * len(questions) // 12]}
+        a = evaluate(k.catalogue, snaps, Answers(values=values), k.checks, k.messages, load_reference(), now.date(), {})
+        docs.append(a.to_json())
+    return docs
+
+
+def fill(url: str, hours: int, hosts: int) -> dict[str, Any]:
+
+    started = time.perf_counter()
+    now = datetime.now(UTC).replace(microsecond=0)
+    last = now - timedelta(minutes=5)
+    first = last - timedelta(hours=hours - 1)
+    store = Store(url)
+    accounts.create_admin(store, "marie", PASSWORD, PASSWORD, [])
+    site.save_profile(store, site.parse_profile({"name": "Pharmacie du banc d'essai"}), "bench")
+    snaps = real_snapshots(hosts, last)
+    docs = assessments(snaps, now)
+    full_docs = [json.dumps(s.to_json(), ensure_ascii=False) for s in snaps]
+    # Older snapshots: a stand-in document (pages never read them; 66 GB of real ones would not fit).
+    stand_in = json.dumps({"format": "officine-cyber/snapshot", "note": "bench stand-in"})
+    with store.engine.begin() as conn:
+        conn.execute(
+            insert(HostRow),
+            [
+                {
+                    "id": i + 1,
+                    "hostname": s.hostname,
+                    "platform": s.platform,
+                    "machine_key": s.host["machine_id_sha256"],
+                    "first_seen": first,
+                    "last_seen": last,
+                }
+                for i, s in enumerate(snaps)
+            ],
+        )
+    snapshot_rows: list[dict[str, Any]] = []
+    audit_rows: list[dict[str, Any]] = []
+    links: list[dict[str, Any]] = []
+    results: list[dict[str, Any]] = []
+
+    def flush(force: bool = False) -> None:
+        if len(audit_rows) < BATCH and not force:
+            return
+        with store.engine.begin() as conn:
+            for model, rows in (
+                (SnapshotRow, snapshot_rows),
+                (AuditRow, audit_rows),
+                (AuditSnapshotRow, links),
+                (MeasureResultRow, results),
+            ):
+                if rows:
+                    conn.execute(insert(model), rows)
+                rows.clear()
+
+    for h in range(hours):
+        at = first + timedelta(hours=h)
+        newest = h == hours - 1
+        doc = (
+            copy.deepcopy(docs[min(h * len(docs) // hours, len(docs) - 1)])
+            if newest
+            else docs[min(h * len(docs) // hours, len(docs) - 1)]
+        )
+        ids = []
+        for i, s in enumerate(snaps):
+            sid = s.snapshot_id if newest else f"h{h:05d}-{i:02d}"
+            ids.append(sid)
+            snapshot_rows.append(
+                {
+                    "id": sid,
+                    "host_id": i + 1,
+                    "collected_at": at,
+                    "mode": "live",
+                    "document": full_docs[i] if newest else stand_in,
+                }
+            )
+        if newest:
+            for host, sid in zip(doc["hosts"], ids, strict=True):
+                host["snapshot_id"] = sid
+        audit_id = h + 1
+        audit_rows.append(
+            {
+                "id": audit_id,
+                "created_at": at + timedelta(minutes=4),
+                "score": doc["score"],
+                "catalogue_version": doc["catalogue_version"],
+                "assessment": doc,
+                "answers": {},
+            }
+        )
+        links += [{"audit_id": audit_id, "snapshot_id": sid} for sid in ids]
+        results += [
+            {
+                "audit_id": audit_id,
+                "measure_id": m["id"],
+                "practice_id": m["practice"],
+                "verdict": m["verdict"],
+                "excepted": 0,
+            }
+            for m in doc["measures"]
+        ]
+        flush()
+    flush(force=True)
+    if store.engine.dialect.name == "postgresql":
+        with store.engine.begin() as conn:
+            conn.exec_driver_sql("SELECT setval('audits_id_seq', (SELECT max(id) FROM audits))")
+            conn.exec_driver_sql("ANALYZE")
+    return {
+        "fill_s": round(time.perf_counter() - started, 1),
+        "audits": hours,
+        "snapshots": hours * hosts,
+        "measure_results": hours * len(docs[0]["measures"]),
+        "assessment_kb": round(len(json.dumps(docs[-1])) / 1024),
+    }
+
+
+@contextmanager
+def server(url: str, data_dir: Path) -> Iterator[int]:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {**os.environ, "OFFICINE_DATA_DIR": str(data_dir), "OFFICINE_CONFIG_DIR": str(data_dir / "config")}
+    proc = subprocess.Popen(
+        [str(ROOT / ".venv/bin/officine"), "serve", "--db", url, "--port", str(port)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        for _ in range(300):
+            with socket.socket() as s:
+                if s.connect_ex(("127.0.0.1", port)) == 0:
+                    break
+            time.sleep(0.1)
+        yield port
+    finally:
+        proc.terminate()
+        proc.wait(30)
+
+
+def request(
+    conn: http.client.HTTPConnection, method: str, path: str, cookies: dict[str, str], body: str | None = None
+) -> tuple[int, str, dict[str, str]]:
+    headers = {"Cookie": "; ".join(f"{k}={v}" for k, v in cookies.items())}
+    if body is not None:
+        headers["Content-Type"] = "application/x-www-form-urlencoded"
+    conn.request(method, path, body=body, headers=headers)
+    resp = conn.getresponse()
+    text = resp.read().decode()
+    for header, value in resp.getheaders():
+        if header.lower() == "set-cookie":
+            name, _, rest = value.partition("=")
+            cookies[name] = rest.split(";", 1)[0]
+    return resp.status, text, dict(resp.getheaders())
+
+
+def time_pages(port: int, requests: int) -> dict[str, Any]:
+
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+    cookies: dict[str, str] = {}
+    _, page, _ = request(conn, "GET", "/connexion", cookies)
+    token = re.search(r'name="csrf" value="([^"]+)"', page)
+    assert token
+    status, _, _ = request(
+        conn,
+        "POST",
+        "/connexion",
+        cookies,
+        urlencode({"csrf": token.group(1), "username": "marie", "password": PASSWORD}),
+    )
+    assert status == 303 and "officine_session" in cookies, status
+    timings: dict[str, list[float]] = {name: [] for name in PAGES}
+    for i in range(requests + 20):
+        for name, path in PAGES.items():
+            start = time.perf_counter()
+            status, text, _ = request(conn, "GET", path, cookies)
+            elapsed = (time.perf_counter() - start) * 1000
+            assert status == 200 and "officine-cyber" in text, (path, status)
+            if i >= 20:  # warm-up excluded
+                timings[name].append(elapsed)
+    out = {}
+    for name, values in timings.items():
+        values.sort()
+        out[name] = {
+            "p50_ms": round(statistics.median(values), 1),
+            "p95_ms": round(values[int(0.95 * (len(values) - 1))], 1),
+            "max_ms": round(values[-1], 1),
+            "requests": len(values),
+        }
+    return out
+
+
+def run_backend(backend: str, args: argparse.Namespace) -> dict[str, Any]:
+    base = Path(tempfile.mkdtemp(prefix="officine-bench-web-"))
+    try:
+        if backend == "sqlite":
+            url = f"sqlite:///{base / 'officine.db'}"
+            filled = fill(url, args.hours, args.hosts)
+            filled["db_mb"] = round(sum(p.stat().st_size for p in base.glob("officine.db*")) / 1e6)
+            with server(url, base) as port:
+                return {"backend": backend, **filled, "pages": time_pages(port, args.requests)}
+
+        with throwaway_postgres() as url:
+            filled = fill(url, args.hours, args.hosts)
+            with server(url, base) as port:
+                return {"backend": backend, **filled, "pages": time_pages(port, args.requests)}
+    finally:
+        shutil.rmtree(base, ignore_errors=True)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--hours", type=int, default=24 * 365)
+    parser.add_argument("--hosts", type=int, default=10)
+    parser.add_argument("--requests", type=int, default=300)
+    parser.add_argument("--backends", default="sqlite,postgresql")
+    parser.add_argument("--out", type=Path, default=RESULTS)
+    args = parser.parse_args()
+    os.environ.setdefault("OFFICINE_DATA_DIR", tempfile.mkdtemp(prefix="officine-bench-data-"))
+    runs = [run_backend(b, args) for b in args.backends.split(",")]
+    report = {
+        "benchmark": "web_latency",
+        "date": datetime.now(UTC).isoformat(timespec="seconds"),
+        "machine": {"python": platform.python_version(), "cpus": os.cpu_count(), "platform": platform.platform()},
+        "params": {"hours": args.hours, "hosts": args.hosts, "requests_per_page": args.requests},
+        "goal": "p95 < 100 ms for home and practice pages",
+        "notes": (
+            "Real snapshots (this machine under N identities) for the newest audit; older snapshot "
+            "documents are stand-ins, never read by these pages. Assessments are real evaluate() outputs."
+        ),
+        "runs": runs,
+        "goal_met": all(p["p95_ms"] < 100 for r in runs for p in r["pages"].values()),
+    }
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    print(json.dumps(report, indent=2, ensure_ascii=False))
+
+
+if __name__ == "__main__":
+    main()

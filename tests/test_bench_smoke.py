@@ -1,0 +1,40 @@
+"""The benchmarks stay runnable: a tiny run of each one that CI can afford."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_web_latency_benchmark_runs_and_reports(tmp_path: Path) -> None:
+    out = tmp_path / "web.json"
+    proc = subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "bench/web_latency.py"),
+            "--hours",
+            "24",
+            "--hosts",
+            "2",
+            "--requests",
+            "5",
+            "--backends",
+            "sqlite",
+            "--out",
+            str(out),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    report = json.loads(out.read_text(encoding="utf-8"))
+    run = report["runs"][0]
+    assert run["audits"] == 24 and run["snapshots"] == 48
+    assert set(run["pages"]) == {"home", "practice"}
+    assert all(p["requests"] == 5 and p["p95_ms"] > 0 for p in run["pages"].values())
