@@ -95,7 +95,7 @@ def run_audit(
     now = today or datetime.now(UTC)
     from officine.services.backup import site_facts  # noqa: PLC0415 - opens the store only with a plan
 
-    site = site_facts(store_url, now=now)
+    site = {**answers.site_facts(), **site_facts(store_url, now=now)}
     assessment = evaluate(
         knowledge.catalogue,
         snaps,
@@ -121,4 +121,5 @@ def answers_json(answers: Answers) -> dict[str, Any]:
         "answered_at": answers.answered_at.isoformat() if answers.answered_at else None,
         "answers": answers.values,
         "exceptions": [e.model_dump(mode="json") for e in answers.exceptions.values()],
+        "approved_usb_devices": answers.approved_usb_devices,
     }
