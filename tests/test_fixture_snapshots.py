@@ -18,6 +18,7 @@ import snapshot_fixtures
 from helpers import audit_files
 from officine import snapshot
 from officine.catalogue.loader import load_catalogue
+from officine.errors import UserError
 from officine.evaluate import MeasureResult
 
 SNAPSHOTS = Path(__file__).parent / "fixtures/snapshots"
@@ -296,3 +297,10 @@ def test_cli_audits_a_stored_windows_snapshot(tmp_path: Path) -> None:
     measures = {m["id"]: m for m in json.loads(proc.stdout)["measures"]}
     for measure, expected in EXPECTED["windows10-fr-non-conforme"].items():
         assert measures[measure]["verdict"] == expected.split(":")[0], measure
+
+
+def test_approved_usb_list_with_an_empty_id_is_refused_in_french(tmp_path: Path) -> None:
+    answers = tmp_path / "reponses.yaml"
+    answers.write_text("approved_usb_devices: ['  ']\n", "utf-8")
+    with pytest.raises(UserError, match="approved_usb_devices contient un identifiant vide"):
+        audit_files(SNAPSHOTS / "windows11-fr-conforme.json", answers=answers, today=WHEN)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -67,7 +68,20 @@ class AuditResult:
     audit_id: int | None
 
 
+def on_windows() -> bool:
+    return sys.platform == "win32"
+
+
+def collect_windows(progress: Callable[[str], None] | None = None) -> Snapshot:
+    """Windows with Python: the manifest's items read directly (same snapshot as collect.ps1)."""
+    from officine.collectors.windows import live, native  # noqa: PLC0415
+
+    return native.collect_snapshot(live.LiveWindows(), progress=progress)
+
+
 def collect_local(root: Path | None = None, progress: Callable[[str], None] | None = None) -> Snapshot:
+    if root is None and on_windows():
+        return collect_windows(progress)
     if root is not None and not root.is_dir():
         from officine.errors import UserError  # noqa: PLC0415
 
