@@ -813,6 +813,23 @@ def mac_snapshot(machine: MacMachine) -> snapshot.Snapshot:
     )
 
 
+def index() -> str:
+    """README of the folder: what each snapshot is."""
+    lines = [
+        "# Fixture snapshots (generated)",
+        "",
+        "Built by `python tests/snapshot_fixtures.py` from the real outputs of `tests/fixtures/raw`; do not",
+        "edit by hand. Windows files are sealed envelopes, as collect.ps1 writes them; macOS files are",
+        "ordinary snapshots, as `officine collect` writes them. Each observation's `extra.fixture` names",
+        "its source. Expected verdicts: `tests/test_fixture_snapshots.py`.",
+        "",
+        "| file | machine |",
+        "|---|---|",
+    ]
+    lines += [f"| {m.name}.json | {m.description} |" for m in [*WINDOWS, *MACS]]
+    return "\n".join(lines) + "\n"
+
+
 def render() -> dict[str, str]:
     """File name -> content of every fixture snapshot."""
     files = {f"{m.name}.json": json.dumps(envelope(windows_body(m)), indent=1) + "\n" for m in WINDOWS}
@@ -828,6 +845,7 @@ def main() -> None:
             stale.unlink()
     for name, content in files.items():
         (OUT / name).write_text(content, encoding="utf-8")
+    (OUT / "README.md").write_text(index(), encoding="utf-8")
     print(f"{len(files)} instantanés écrits dans {OUT}", file=sys.stderr)
 
 

@@ -20,6 +20,7 @@ from officine import snapshot
 from officine.catalogue.loader import load_catalogue
 from officine.errors import UserError
 from officine.evaluate import MeasureResult
+from officine.services.audit import run_audit
 
 SNAPSHOTS = Path(__file__).parent / "fixtures/snapshots"
 WHEN = datetime(2026, 11, 28, 9, 0, tzinfo=UTC)
@@ -249,6 +250,7 @@ def test_stored_snapshots_are_what_the_generator_builds() -> None:
     for name, content in snapshot_fixtures.render().items():
         stored = (SNAPSHOTS / name).read_text(encoding="utf-8")
         assert comparable(stored) == comparable(content), f"{name} is stale: run python tests/snapshot_fixtures.py"
+    assert (SNAPSHOTS / "README.md").read_text(encoding="utf-8") == snapshot_fixtures.index()
 
 
 def test_every_observation_names_its_real_source_or_says_it_was_constructed() -> None:
@@ -304,3 +306,15 @@ def test_approved_usb_list_with_an_empty_id_is_refused_in_french(tmp_path: Path)
     answers.write_text("approved_usb_devices: ['  ']\n", "utf-8")
     with pytest.raises(UserError, match="approved_usb_devices contient un identifiant vide"):
         audit_files(SNAPSHOTS / "windows11-fr-conforme.json", answers=answers, today=WHEN)
+
+
+def test_an_unprivileged_collection_says_what_administrator_rights_would_add() -> None:
+    result = run_audit(from_files=[SNAPSHOTS / "windows10-en-sans-droits-admin.json"], save=False, today=WHEN)
+    (host,) = result.assessment.hosts
+    assert host["privileged"] is False
+    assert set(host["needs_privileges"]) == {
+        "disk.encryption",
+        "password.lockout",
+        "password.max_age",
+        "password.min_length",
+    }
