@@ -40,10 +40,9 @@ def windows_envelope(
     observations: list[dict[str, Any]], hostname: str, collected_at: str, privileged: bool = True
 ) -> dict[str, Any]:
     """A Windows snapshot sealed the way collect.ps1 seals it (base64 payload + SHA-256)."""
-    import base64
-    import hashlib
-    import json
     import uuid
+
+    from snapshot_fixtures import envelope
 
     body = {
         "format": "officine-cyber/snapshot",
@@ -58,9 +57,4 @@ def windows_envelope(
         "facts": {},
         "observations": observations,
     }
-    payload = json.dumps(body, ensure_ascii=False).encode("utf-8")
-    return {
-        "format": "officine-cyber/snapshot-envelope",
-        "sha256": hashlib.sha256(payload).hexdigest(),
-        "payload": base64.b64encode(payload).decode("ascii"),
-    }
+    return envelope(body)

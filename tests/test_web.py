@@ -174,6 +174,7 @@ def test_errors_are_french_pages_without_a_trace(db: Path, monkeypatch: pytest.M
     r = client.get("/")
     assert r.status_code == 500 and "Erreur interne" in r.text
     assert "secret internal detail" not in r.text and "Traceback" not in r.text
+    assert "script-src 'self'" in r.headers["content-security-policy"]
 
 
 # -- the pharmacy ---------------------------------------------------------------------------------
@@ -412,3 +413,26 @@ def test_dashboard_rejudges_all_workstations_after_a_one_machine_audit(
     assert "sur 2 postes" in home
     doc = json.loads(client.get("/bilan.json").text)
     assert sorted(h["hostname"] for h in doc["hosts"]) == ["comptoir-1", "reserve-2"]
+
+
+def test_usb_devices_declared_on_the_settings_page_decide_amo_01(db: Path) -> None:
+    windows = Path(__file__).parent / "fixtures/snapshots/windows11-fr-conforme.json"
+    client = signed_in(db)
+    r = post(client, "/postes", "/postes/importer", {}, files={"snapshot": (windows.name, windows.read_bytes())})
+    assert r.status_code == 303
+    post(client, "/pratique/AMO", "/pratique/AMO/reponse", {"question": "AMO-01.q1", "value": "jamais"})
+
+    def amo_01() -> str:
+        return client.get("/pratique/AMO").text.split('id="AMO-01"')[1].split("</section>")[0]
+
+    assert 'data-verdict="warn"' in amo_01() and "page « Pharmacie »" in amo_01()  # seen, not declared
+    base = {"name": "Pharmacie des Tilleuls"}
+    post(client, "/parametres", "/parametres", {**base, "approved_usb": "4C530001230516118252\n"})
+    section = amo_01()
+    assert 'data-verdict="fail"' in section and "Kingston DataTraveler 3.0 USB Device" in section
+    kingston = r"Disk&amp;Ven_Kingston&amp;Prod_DataTraveler_3.0&amp;Rev_\E0D55EA573DCF450E97C0B5A&amp;0"
+    assert 'value="Pharmacie des Tilleuls"' in client.get("/parametres").text
+    both = "4C530001230516118252\nDisk&Ven_Kingston&Prod_DataTraveler_3.0&Rev_\\E0D55EA573DCF450E97C0B5A&0"
+    post(client, "/parametres", "/parametres", {**base, "approved_usb": both})
+    assert 'data-verdict="pass"' in amo_01()
+    assert kingston in client.get("/parametres").text

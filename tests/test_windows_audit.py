@@ -3,7 +3,9 @@ turned into the observations collect.ps1 records, then judged like any snapshot.
 
 from __future__ import annotations
 
+import base64
 import contextlib
+import hashlib
 import json
 from datetime import UTC, datetime
 from pathlib import Path
@@ -13,6 +15,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+import snapshot_fixtures as fixtures
 from helpers import audit_files, evidence, verdict, windows_envelope
 from officine.collectors.windows.script import manifest, target
 from officine.parsers import ParseError
@@ -22,29 +25,22 @@ from officine.parsers.windows import (
     parse_format_table,
     parse_json_objects,
     parse_netsh_interfaces,
+    parse_w32tm_status,
+    usb_storage_devices,
     wifi_security,
 )
+from snapshot_fixtures import item
 
 RAW = Path(__file__).parent / "fixtures/raw/windows"
 WHEN = datetime(2026, 11, 28, 9, 0, tzinfo=UTC)
 
 
 def raw(rel: str) -> str:
-    """The published output, without the citation header."""
-    text = (RAW / rel).read_text(encoding="utf-8")
-    return text.split("# ---\n", 1)[1]
+    return fixtures.raw(f"windows/{rel}")
 
 
 def objects(rel: str, keep: list[str] | None = None) -> list[dict[str, Any]]:
-    text = raw(rel)
-    rows = parse_format_table(text) or parse_format_list(
-        "\n".join(line for line in text.splitlines() if not line.startswith("PS "))
-    )
-    return [{k: v for k, v in r.items() if keep is None or k in keep} for r in rows]
-
-
-def item(item_id: str) -> dict[str, Any]:
-    return next(i for i in manifest()["observations"] if i["id"] == item_id)
+    return fixtures.objects(f"windows/{rel}", keep, typing=False)
 
 
 def machine(tmp_path: Path, name: str, recorded: dict[str, Any]) -> Path:
@@ -357,3 +353,90 @@ def test_smb1_and_rdp_without_nla_fail(tmp_path: Path) -> None:
         },
     )
     assert verdict(audit_files(path, today=WHEN), "POS-05") == "needs_answer"
+
+
+W32TM = sorted(p.name for p in (RAW / "w32tm-query-status").glob("*.txt"))
+
+
+def test_w32tm_status_from_real_outputs() -> None:
+    synced = parse_w32tm_status(raw("w32tm-query-status/en-US-ui-fr-region-win-synced-time-windows-com.txt"))
+    assert synced == {"synchronized": True, "source": "time.windows.com,0x9", "leap": 0}
+    unsynced = parse_w32tm_status(raw("w32tm-query-status/en-US-server2022-vagrant-local-cmos-unsynced.txt"))
+    assert unsynced["synchronized"] is False and unsynced["source"] == "Local CMOS Clock"
+
+
+def test_time_sync_never_passes_without_an_observation(tmp_path: Path) -> None:
+    # Only the registry says NTP: the service may be disabled, so nothing is concluded.
+    path = machine(tmp_path, "PC-T0", {"time.w32time": {"Type": "NTP"}})
+    assert verdict(audit_files(path, today=WHEN), "POS-07") == "unknown"
+    # NTP and a service allowed to start (Windows starts it on demand): synchronisation is configured.
+    service = [{"Name": "W32Time", "State": "Stopped", "StartMode": "Manual"}]
+    path = machine(tmp_path, "PC-T1", {"time.w32time": {"Type": "NTP"}, "time.service": service})
+    results = audit_files(path, today=WHEN)
+    assert verdict(results, "POS-07") == "pass" and "W32Time (NTP)" in evidence(results, "POS-07")
+    path = machine(tmp_path, "PC-T2", {"time.w32time": {"Type": "NTP"}, "time.service": [{"StartMode": "Disabled"}]})
+    assert verdict(audit_files(path, today=WHEN), "POS-07") == "fail"
+    path = machine(tmp_path, "PC-T3", {"time.status": "Indicateur de saut : 0\nSource : time.windows.com\n"})
+    assert verdict(audit_files(path, today=WHEN), "POS-07") == "unknown"  # unknown labels, nothing else
+    path = machine(tmp_path, "PC-T4", {})
+    assert verdict(audit_files(path, today=WHEN), "POS-07") == "unknown"
+
+
+USB_ROWS = [
+    {"key": "HKLM\\SYSTEM\\CurrentControlSet\\Enum\\USBSTOR\\Disk&Ven_General&Prod_UDisk&Rev_5.00", "value": None},
+    {
+        "key": "HKLM\\SYSTEM\\CurrentControlSet\\Enum\\USBSTOR\\Disk&Ven_General&Prod_UDisk&Rev_5.00\\7&f810be1&0&_&0",
+        "value": "General UDisk USB Device",
+    },
+]
+
+
+def test_usb_devices_from_usbstor_keys() -> None:
+    """Key names as in a real SYSTEM hive (forensic write-up, search id 15623526777); Windows made up the
+    instance ID (second character '&'), so the device has no serial number."""
+    assert usb_storage_devices(USB_ROWS) == [
+        {
+            "id": "Disk&Ven_General&Prod_UDisk&Rev_5.00\\7&f810be1&0&_&0",
+            "serial": None,
+            "name": "General UDisk USB Device",
+        }
+    ]
+
+
+def test_usb_history_unreadable_is_unknown_and_truncated_json_never_passes(tmp_path: Path) -> None:
+    path = machine(tmp_path, "PC-U1", {"removable.usbstor_history": USB_ROWS})
+    results = audit_files(path, today=WHEN)
+    assert verdict(results, "AMO-01") == "needs_answer" and "General UDisk USB Device" in evidence(results, "AMO-01")
+    envelope = json.loads(path.read_text(encoding="utf-8"))
+    body = json.loads(base64.b64decode(envelope["payload"]))
+    for obs in body["observations"]:
+        if str(obs["target"]).endswith("Enum\\USBSTOR"):
+            obs["output"] = obs["output"][:30]  # cut in the middle of the JSON
+    payload = json.dumps(body).encode()
+    envelope.update(payload=base64.b64encode(payload).decode(), sha256=hashlib.sha256(payload).hexdigest())
+    path.write_text(json.dumps(envelope), encoding="utf-8")
+    results = audit_files(path, today=WHEN)
+    assert verdict(results, "AMO-01") == "needs_answer" and "n'a pas pu être vérifié" in evidence(results, "AMO-01")
+
+
+@given(
+    st.lists(
+        st.fixed_dictionaries(
+            {
+                "key": st.text() | st.sampled_from([r["key"] for r in USB_ROWS] + ["HKLM\\X\\ENUM\\USBSTOR\\\\"]),
+                "value": st.none() | st.text(max_size=5) | st.integers(),
+            }
+        ),
+        max_size=5,
+    ),
+    st.text(),
+)
+@settings(max_examples=300, deadline=None)
+def test_usb_and_w32tm_parsers_never_crash(rows: list[dict[str, Any]], text: str) -> None:
+    for device in usb_storage_devices(rows):
+        assert device["id"] and device["name"]
+    with contextlib.suppress(ParseError):
+        parse_w32tm_status(text)
+    for truncated in (text, raw("w32tm-query-status/" + W32TM[0])[: len(text)]):
+        with contextlib.suppress(ParseError):
+            assert parse_w32tm_status(truncated)["synchronized"] in (True, False)

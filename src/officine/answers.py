@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from officine.catalogue.model import Catalogue
 from officine.errors import UserError
+from officine.facts import Fact, observed
 from officine.yamlio import load_yaml
 
 
@@ -43,6 +44,8 @@ class AnswersFile(BaseModel):
     answered_at: dt.date | None = None
     answers: dict[str, str] = Field(default_factory=dict)
     exceptions: list[AcceptedException] = Field(default_factory=list)
+    # The pharmacy's own USB storage devices (serial number or Windows device ID), for AMO-01.
+    approved_usb_devices: list[str] | None = None
 
 
 @dataclass(frozen=True)
@@ -60,11 +63,19 @@ class Answers:
     exceptions: dict[str, AcceptedException] = field(default_factory=dict)
     answered_by: str | None = None
     answered_at: dt.date | None = None
+    approved_usb_devices: list[str] | None = None
     origins: dict[str, AnswerOrigin] = field(default_factory=dict)  # question id -> who and when
 
     def for_measure(self, measure_id: str) -> dict[str, str]:
         prefix = measure_id + "."
         return {q: v for q, v in self.values.items() if q.startswith(prefix)}
+
+    def site_facts(self) -> dict[str, Fact]:
+        """What the answers declare about the whole pharmacy, as facts every host check may read."""
+        if self.approved_usb_devices is None:
+            return {}
+        declared = {"devices": list(self.approved_usb_devices), "declared_by": self.answered_by}
+        return {"removable.approved_usb": observed(declared)}
 
 
 def _bad(path: Path, why: str) -> UserError:
@@ -106,7 +117,16 @@ def parse_answers(data: Any, catalogue: Catalogue, path: Path) -> Answers:
         if exc_item.until is not None and exc_item.until < exc_item.date:
             raise _bad(path, f"l'exception de {exc_item.measure} finit avant d'avoir commencé")
         exceptions[exc_item.measure] = exc_item
-    return Answers(values, exceptions, parsed.answered_by, parsed.answered_at)
+    approved = parsed.approved_usb_devices
+    if approved is not None and any(not str(d).strip() for d in approved):
+        raise _bad(path, "approved_usb_devices contient un identifiant vide")
+    return Answers(
+        values,
+        exceptions,
+        parsed.answered_by,
+        parsed.answered_at,
+        [str(d).strip() for d in approved] if approved is not None else None,
+    )
 
 
 def load_answers(path: Path, catalogue: Catalogue) -> Answers:

@@ -146,6 +146,7 @@ def _host_outcome(
     answers: Answers,
     reference: Reference,
     messages: Messages,
+    site_facts: dict[str, Fact],
 ) -> Outcome:
     if measure.verification == "question":
         raise AssertionError("question measures have no machine outcome")
@@ -156,9 +157,9 @@ def _host_outcome(
             )
             return ctx.answer_or_needs()
         return Outcome(Verdict.unknown, "no_check_for_platform", {"platform": snap.platform})
-    ctx = CheckContext(
-        measure, snap.facts, answers.for_measure(measure.id), snap.platform, snap.collected_at, reference
-    )
+    # Facts about the whole pharmacy (e.g. its approved USB devices) are visible to every host check.
+    facts = {**site_facts, **snap.facts}
+    ctx = CheckContext(measure, facts, answers.for_measure(measure.id), snap.platform, snap.collected_at, reference)
     try:
         return spec.func(ctx)
     except FactUnavailable as exc:
@@ -268,7 +269,9 @@ def evaluate(
             else:
                 verdicts = []
                 for snap in snapshots:
-                    outcome = _host_outcome(measure, checks.get(measure.id), snap, answers, reference, messages)
+                    outcome = _host_outcome(
+                        measure, checks.get(measure.id), snap, answers, reference, messages, site_facts or {}
+                    )
                     verdicts.append(outcome.verdict)
                     evidence.append(
                         Evidence(

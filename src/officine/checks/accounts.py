@@ -25,12 +25,15 @@ def no_automatic_logon(ctx: CheckContext) -> Outcome:
     return ctx.with_answer(passed("no_autologin"))
 
 
-@check("ACC-02", reasons=("extra_root", "no_admin_daily", "some_admins", "all_admins", "only_root"))
+@check("ACC-02", reasons=("extra_root", "no_admin_daily", "some_admins", "all_admins", "only_root", "admins_only"))
 def no_daily_admin(ctx: CheckContext) -> Outcome:
     value = ctx.fact("accounts.admins")
     if value.get("extra_uid0"):
         return fail("extra_root", accounts=", ".join(value["extra_uid0"]))
     humans, admins = value.get("humans") or [], value.get("admins") or []
+    if admins and value.get("humans_complete") is False:
+        # Only the administrators were read: whether other, daily accounts exist is not known.
+        return warn("admins_only", admins=", ".join(admins))
     if not humans:
         return warn("only_root")
     if not admins:

@@ -112,6 +112,7 @@ def supported_os(ctx: CheckContext) -> Outcome:
         "windows_stale",
         "macos_pending",
         "macos_up_to_date_auto",
+        "macos_up_to_date_auto_unknown",
     ),
 )
 def patches(ctx: CheckContext) -> Outcome:
@@ -177,12 +178,15 @@ def _windows_patches(ctx: CheckContext) -> Outcome:
 def _macos_patches(ctx: CheckContext) -> Outcome:
     value = ctx.fact("updates.macos")
     labels = ", ".join(u["label"] for u in value.get("pending", []))
-    automatic = "oui" if value.get("automatic") else "non"
+    auto = value.get("automatic")
+    automatic = {True: "oui", False: "non"}.get(auto, "non vérifiée")
     if value.get("count"):
-        verdict = warn if value.get("automatic") else fail
+        verdict = fail if auto is False else warn
         return verdict("macos_pending", count=value["count"], labels=labels, automatic=automatic)
-    if value.get("automatic"):
+    if auto:
         return passed("macos_up_to_date_auto")
+    if auto is None:
+        return warn("macos_up_to_date_auto_unknown")
     return warn("up_to_date_manual", total=0, days="?")
 
 

@@ -43,7 +43,7 @@ def wifi_security(ctx: CheckContext) -> Outcome:
     return unknown("negotiation_unknown", ssid=ssid)
 
 
-@check("WIFI-02", reasons=("key_long", "key_short", "no_shared_key", "key_unknown", "no_wifi_here"))
+@check("WIFI-02", reasons=("key_long", "key_short", "no_shared_key", "key_unknown", "no_wifi_here", "key_not_read"))
 def wifi_key(ctx: CheckContext) -> Outcome:
     conn = ctx.optional("wifi.connection")
     if (
@@ -53,6 +53,12 @@ def wifi_key(ctx: CheckContext) -> Outcome:
     ):
         return ctx.with_answer(passed("no_shared_key"))
     fact = ctx.optional("wifi.key_length")
+    if fact is None and conn is not None and conn.status is FactStatus.observed:
+        # Connected, but this system's collector does not read the key length: the answer decides.
+        decided = ctx.answer_or_needs()
+        return Outcome(decided.verdict, "key_not_read", {**decided.values, "ssid": conn.value.get("ssid")})
+    if fact is None and conn is not None and conn.status is FactStatus.unknown:
+        return ctx.with_answer(unknown("key_unknown", detail=conn.detail or "WiFi non observé"))
     if fact is None or fact.status is FactStatus.not_applicable:
         decided = ctx.answer_or_needs()
         return Outcome(decided.verdict, "no_wifi_here", decided.values)

@@ -55,6 +55,8 @@ def registered(platform: str | None = None) -> list[CollectorSpec]:
 def _load_builtin() -> None:
     # Import for the registration side effect.
     import officine.collectors.linux  # noqa: PLC0415
+    import officine.collectors.macos.accounts  # noqa: PLC0415
+    import officine.collectors.macos.protection  # noqa: PLC0415
     import officine.collectors.macos.system  # noqa: PLC0415
     import officine.collectors.windows.all  # noqa: F401, PLC0415
 

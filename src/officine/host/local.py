@@ -18,7 +18,7 @@ MAX_OUTPUT = 4_000_000
 LIVE_ONLY_PREFIXES = ("/proc", "/sys", "/run", "/dev")
 
 
-def _platform() -> str:
+def current_platform() -> str:
     if sys.platform.startswith("linux"):
         return "linux"
     if sys.platform == "darwin":
@@ -58,7 +58,7 @@ class LocalHost(Host):
         super().__init__()
         self.root = Path(root).resolve() if root is not None else None
         self.live = self.root is None
-        self.platform = _platform()
+        self.platform = current_platform()
 
     # -- paths --------------------------------------------------------------
     def _real(self, path: str) -> Path:

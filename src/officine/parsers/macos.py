@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import plistlib
 import re
 from typing import Any
+from xml.parsers.expat import ExpatError
 
 from officine.parsers import ParseError
 
@@ -104,3 +106,107 @@ def parse_airport_json(text: str) -> dict[str, Any] | None:
                 "ap_security": mode,
             }
     return None
+
+
+def parse_screenlock(text: str) -> int | None:
+    """sysadminctl -screenLock status (written to stderr, after an NSLog prefix): seconds between the
+    screen saver or sleep and the password prompt, or None when no password is asked."""
+    m = re.search(r"screenLock (?:is (on|off)|delay is (immediate|(\d+) seconds?))", text, re.I)
+    if not m:
+        raise ParseError("état du verrouillage macOS illisible")
+    if (m.group(1) or "").lower() == "off":
+        return None
+    if (m.group(1) or "").lower() == "on" or (m.group(2) or "").lower() == "immediate":
+        return 0
+    return int(m.group(3))
+
+
+def parse_group_membership(text: str) -> list[str]:
+    """dscl . -read /Groups/admin GroupMembership: `GroupMembership: root alice`."""
+    m = re.search(r"^GroupMembership:(.*)$", text, re.M)
+    if not m:
+        raise ParseError("membres du groupe admin illisibles")
+    return m.group(1).split()
+
+
+def parse_user_ids(text: str) -> dict[str, int]:
+    """dscl . -list /Users UniqueID: one `name  uid` per line."""
+    users = {}
+    for line in text.splitlines():
+        parts = line.split()
+        if len(parts) == 2 and re.fullmatch(r"-?\d+", parts[1]):
+            users[parts[0]] = int(parts[1])
+    if not users:
+        raise ParseError("liste des comptes illisible")
+    return users
+
+
+def parse_pwpolicy(text: str) -> dict[str, int | None]:
+    """pwpolicy -getaccountpolicies: the plist of global policies. Every content rule applies, so the
+    shortest accepted password is the longest `.{N,}` minimum."""
+    if "No global account policies" in text:
+        return {"min_length": 0, "max_failed": None, "expires_days": None}
+    start = text.find("<?xml")
+    if start < 0:
+        raise ParseError("stratégie de mots de passe macOS absente (droits administrateur nécessaires ?)")
+    try:
+        data = plistlib.loads(text[start:].encode("utf-8"))
+    except (plistlib.InvalidFileException, ValueError, ExpatError, OverflowError, RecursionError) as exc:
+        raise ParseError(f"stratégie de mots de passe illisible : {exc}") from exc
+    if not isinstance(data, dict):
+        raise ParseError("stratégie de mots de passe inattendue")
+
+    def rules(category: str) -> list[dict[str, Any]]:
+        found = data.get(category)
+        return [r for r in found if isinstance(r, dict)] if isinstance(found, list) else []
+
+    def parameter(rule: dict[str, Any], name: str) -> int | None:
+        params = rule.get("policyParameters")
+        value = params.get(name) if isinstance(params, dict) else None
+        return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+    lengths = [
+        int(m.group(1))
+        for r in rules("policyCategoryPasswordContent")
+        for m in [re.search(r"\.\{(\d+),", str(r.get("policyContent", "")))]
+        if m
+    ]
+    failed = [
+        v
+        for r in rules("policyCategoryAuthentication")
+        if (v := parameter(r, "policyAttributeMaximumFailedAuthentications")) is not None
+    ]
+    expires = [
+        v
+        for r in rules("policyCategoryPasswordChange")
+        if (v := parameter(r, "policyAttributeExpiresEveryNDays")) is not None
+    ]
+    return {
+        "min_length": max(lengths, default=0),
+        "max_failed": min(failed) if failed else None,
+        "expires_days": min(expires) if expires else None,
+    }
+
+
+def parse_spctl(text: str) -> bool:
+    """spctl --status: `assessments enabled` (Gatekeeper on) or `assessments disabled`."""
+    m = re.search(r"assessments (enabled|disabled)", text)
+    if not m:
+        raise ParseError("état de Gatekeeper illisible")
+    return m.group(1) == "enabled"
+
+
+def parse_network_time(text: str) -> bool:
+    """systemsetup -getusingnetworktime: `Network Time: On` / `Off`."""
+    m = re.search(r"Network Time: (On|Off)", text)
+    if not m:
+        raise ParseError("réglage de l'heure réseau illisible")
+    return m.group(1) == "On"
+
+
+def parse_defaults_int(text: str) -> int:
+    """A `defaults read` integer value."""
+    value = text.strip()
+    if not re.fullmatch(r"-?\d+", value):
+        raise ParseError(f"valeur entière attendue : {value[:40]!r}")
+    return int(value)

@@ -192,3 +192,44 @@ def parse_format_table(text: str) -> list[dict[str, str]]:
                 rows.append(dict(zip(names, cells, strict=True)))
             return rows
     return []
+
+
+# -- w32tm and USB storage history -------------------------------------------------------------------
+UNSYNCED_SOURCES = ("local cmos clock", "free-running system clock")
+
+
+def parse_w32tm_status(text: str) -> dict[str, Any]:
+    """`w32tm /query /status`. Only English labels have been seen in real outputs: anything else is a
+    ParseError and the registry and service state decide alone."""
+    leap = re.search(r"^Leap Indicator:\s*(\d)", text, re.M)
+    source = re.search(r"^Source:\s*(.+?)\s*$", text, re.M)
+    if not leap or not source:
+        raise ParseError("réponse de w32tm illisible")
+    synchronized = leap.group(1) != "3" and source.group(1).lower() not in UNSYNCED_SOURCES
+    return {"synchronized": synchronized, "source": source.group(1), "leap": int(leap.group(1))}
+
+
+def usb_storage_devices(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """USBSTOR history as collect.ps1 records it (keys two levels deep, with FriendlyName): one
+    device per instance key `Disk&Ven_…&Prod_…&Rev_…\\<instance>`."""
+    devices = []
+    for row in rows:
+        key = str(row.get("key") or "")
+        _, found, rest = key.upper().partition("\\ENUM\\USBSTOR\\")
+        if not found:
+            continue
+        parts = key[len(key) - len(rest) :].split("\\")
+        if len(parts) != 2 or not all(parts):
+            continue
+        model, instance = parts
+        # Windows makes up an instance ID (second character '&') for devices without a serial number.
+        serial = None if len(instance) > 1 and instance[1] == "&" else re.sub(r"&\d+$", "", instance)
+        name = row.get("value")
+        devices.append(
+            {
+                "id": f"{model}\\{instance}",
+                "serial": serial,
+                "name": str(name) if name else model.replace("&", " ").replace("_", " "),
+            }
+        )
+    return devices

@@ -27,7 +27,7 @@ from officine.reference import load_reference
 from officine.services.audit import Knowledge, answers_json, collect_local, load_knowledge
 from officine.snapshot import Snapshot
 from officine.store import Store
-from officine.store.models import AnswerRow, AuditRow, ExceptionRow, HostRow, ProofRow, SnapshotRow
+from officine.store.models import AnswerRow, AuditRow, ExceptionRow, HostRow, ProofRow, SettingRow, SnapshotRow
 
 # A verdict can go stale with time alone (backup age, exception expiry, end of OS support).
 REFRESH_AFTER = timedelta(hours=1)
@@ -169,7 +169,22 @@ class Pharmacy:
             origins[r.question_id] = AnswerOrigin(
                 r.answered_by, _aware(r.answered_at), proofs.get(r.proof_id) if r.proof_id else None
             )
-        return Answers(values=values, exceptions=exceptions, origins=origins)
+        usb = self._approved_usb()
+        return Answers(
+            values=values,
+            exceptions=exceptions,
+            origins=origins,
+            approved_usb_devices=usb[0] if usb else None,
+            answered_by=usb[1] if usb else None,
+        )
+
+    def _approved_usb(self) -> tuple[list[str], str] | None:
+        """The USB devices the pharmacy declared as its own (settings page), and who declared them."""
+        with Session(self.store.engine) as session:
+            row = session.get(SettingRow, "approved_usb")
+            if row is None or row.value is None:
+                return None
+            return [str(v) for v in row.value], row.updated_by
 
     def given_answers(self) -> dict[str, GivenAnswer]:
         with Session(self.store.engine) as session:
@@ -213,7 +228,7 @@ class Pharmacy:
 
         answers = self.answers()
         k = self.knowledge
-        site = site_facts(self.store.url, now=now)
+        site = {**answers.site_facts(), **site_facts(self.store.url, now=now)}
         assessment = evaluate(k.catalogue, snapshots, answers, k.checks, k.messages, load_reference(), now.date(), site)
         return assessment, answers
 

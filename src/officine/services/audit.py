@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -67,7 +68,20 @@ class AuditResult:
     audit_id: int | None
 
 
+def on_windows() -> bool:
+    return sys.platform == "win32"
+
+
+def collect_windows(progress: Callable[[str], None] | None = None) -> Snapshot:
+    """Windows with Python: the manifest's items read directly (same snapshot as collect.ps1)."""
+    from officine.collectors.windows import live, native  # noqa: PLC0415
+
+    return native.collect_snapshot(live.LiveWindows(), progress=progress)
+
+
 def collect_local(root: Path | None = None, progress: Callable[[str], None] | None = None) -> Snapshot:
+    if root is None and on_windows():
+        return collect_windows(progress)
     if root is not None and not root.is_dir():
         from officine.errors import UserError  # noqa: PLC0415
 
@@ -103,7 +117,7 @@ def run_audit(
     now = today or datetime.now(UTC)
     from officine.services.backup import site_facts  # noqa: PLC0415 - opens the store only with a plan
 
-    site = site_facts(store_url, now=now)
+    site = {**answers.site_facts(), **site_facts(store_url, now=now)}
     assessment = evaluate(
         knowledge.catalogue,
         snaps,
@@ -129,4 +143,5 @@ def answers_json(answers: Answers) -> dict[str, Any]:
         "answered_at": answers.answered_at.isoformat() if answers.answered_at else None,
         "answers": answers.values,
         "exceptions": [e.model_dump(mode="json") for e in answers.exceptions.values()],
+        "approved_usb_devices": answers.approved_usb_devices,
     }

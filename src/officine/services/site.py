@@ -109,10 +109,12 @@ class Profile(_Form):
     contacts: dict[str, Contact]
     team: list[Person]
     folders: list[Folder]
+    # The pharmacy's own USB storage devices (serial or Windows device ID); None: not declared yet.
+    approved_usb: list[str] | None = None
 
 
 def load_profile(store: Store) -> Profile | None:
-    data = {key: get_setting(store, key) for key in ("pharmacy", "contacts", "team", "folders")}
+    data = {key: get_setting(store, key) for key in ("pharmacy", "contacts", "team", "folders", "approved_usb")}
     if data["pharmacy"] is None:
         return None
     contacts_data = data["contacts"] or {}
@@ -121,6 +123,7 @@ def load_profile(store: Store) -> Profile | None:
         contacts={role: Contact.model_validate(contacts_data.get(role, {})) for role in CONTACT_LABELS},
         team=[Person.model_validate(p) for p in data["team"] or []],
         folders=[Folder.model_validate(f) for f in data["folders"] or []],
+        approved_usb=data["approved_usb"],
     )
 
 
@@ -163,7 +166,12 @@ def parse_profile(form: dict[str, str]) -> Profile:
     paths = [f.path for f in folders]
     if len(paths) != len(set(paths)):
         raise UserError("Dossiers à protéger : le même dossier figure deux fois. Rien n'a été enregistré.")
-    return Profile(pharmacy=pharmacy, contacts=contacts, team=team, folders=folders)
+    usb = [line.strip() for line in form.get("approved_usb", "").splitlines() if line.strip()]
+    if any(len(u) > 200 or not u.isprintable() for u in usb):
+        raise UserError("Supports USB : un identifiant par ligne, 200 caractères au plus. Rien n'a été enregistré.")
+    return Profile(
+        pharmacy=pharmacy, contacts=contacts, team=team, folders=folders, approved_usb=list(dict.fromkeys(usb)) or None
+    )
 
 
 def save_profile(store: Store, profile: Profile, by: str) -> None:
@@ -172,6 +180,7 @@ def save_profile(store: Store, profile: Profile, by: str) -> None:
         "contacts": {r: c.model_dump() for r, c in profile.contacts.items()},
         "team": [p.model_dump() for p in profile.team],
         "folders": [f.model_dump() for f in profile.folders],
+        "approved_usb": profile.approved_usb,
     }
     now = datetime.now(UTC)
     with Session(store.engine) as session, session.begin():

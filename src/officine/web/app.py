@@ -23,7 +23,7 @@ from officine.services.accounts import SignedIn
 from officine.services.assessments import Pharmacy
 from officine.store import Store
 from officine.web.jobs import AuditJobs
-from officine.web.security import SESSION_COOKIE, CsrfRejected, Redirect, security_headers
+from officine.web.security import HEADERS, SESSION_COOKIE, CsrfRejected, Redirect, security_headers
 from officine.yamlio import load_yaml
 
 log = logging.getLogger(__name__)
@@ -104,54 +104,31 @@ def create_app(store_url: str | None = None, *, secure_cookies: bool = True) -> 
     async def _redirect(request: Request, exc: Redirect) -> Response:
         return RedirectResponse(exc.url, status_code=303)
 
+    def error_page(request: Request, key: str, status: int, signed_in: bool = True) -> Response:
+        web = web_of(request)
+        text = web.ui["errors"][key]
+        user = web.user(request) if signed_in else None
+        response = web.page(request, "error.html", user, status=status, title=text["title"], text=text["text"])
+        for name, value in HEADERS.items():  # also on responses the middleware does not see (500)
+            response.headers.setdefault(name, value)
+        return response
+
     @app.exception_handler(CsrfRejected)
     async def _csrf(request: Request, exc: CsrfRejected) -> Response:
-        web = web_of(request)
-        return web.page(
-            request,
-            "error.html",
-            None,
-            status=403,
-            title="Formulaire expiré",
-            text="Ce formulaire a expiré ou ne vient pas de cette page. Revenez en arrière, rechargez la page "
-            "et recommencez : rien n'a été enregistré.",
-        )
+        return error_page(request, "csrf", 403, signed_in=False)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> Response:
-        web = web_of(request)
-        if exc.status_code == 404:
-            title, text = "Page introuvable", "Cette page n'existe pas. Revenez à l'accueil."
-        elif exc.status_code == 405:
-            title, text = "Action impossible", "Cette adresse ne s'utilise pas ainsi. Revenez à l'accueil."
-        else:
-            title, text = "Demande refusée", "La demande n'a pas pu être traitée. Revenez à l'accueil."
-        return web.page(request, "error.html", web.user(request), status=exc.status_code, title=title, text=text)
+        key = {404: "not_found", 405: "not_allowed"}.get(exc.status_code, "refused")
+        return error_page(request, key, exc.status_code)
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> Response:
-        web = web_of(request)
-        return web.page(
-            request,
-            "error.html",
-            web.user(request),
-            status=400,
-            title="Demande incorrecte",
-            text="Les informations envoyées sont incomplètes. Revenez en arrière et recommencez.",
-        )
+        return error_page(request, "invalid", 400)
 
     @app.exception_handler(Exception)
     async def _bug(request: Request, exc: Exception) -> Response:
         log.exception("unexpected error on %s", request.url.path)  # details for the IT provider, not the page
-        web = web_of(request)
-        return web.page(
-            request,
-            "error.html",
-            None,
-            status=500,
-            title="Erreur interne",
-            text="Une erreur interne s'est produite ; rien n'a été modifié. Si elle se répète, prévenez votre "
-            "prestataire informatique : le détail est dans le journal du serveur.",
-        )
+        return error_page(request, "internal", 500, signed_in=False)
 
     return app

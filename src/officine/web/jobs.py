@@ -8,7 +8,9 @@ import threading
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+from officine.collectors.registry import registered
 from officine.errors import UserError
+from officine.host.local import current_platform
 from officine.services.assessments import Pharmacy
 
 log = logging.getLogger(__name__)
@@ -23,6 +25,7 @@ class AuditJob:
     audit_id: int | None = None
     hostname: str | None = None
     error: str | None = None
+    total: int = 0  # collectors this machine runs, for the progress bar
 
 
 class AuditJobs:
@@ -38,7 +41,7 @@ class AuditJobs:
             running = next((j for j in self._jobs.values() if j.state == "running"), None)
             if running is not None:
                 return running
-            job = AuditJob(secrets.token_urlsafe(12), datetime.now(UTC))
+            job = AuditJob(secrets.token_urlsafe(12), datetime.now(UTC), total=len(registered(current_platform())))
             self._jobs[job.id] = job
         threading.Thread(target=self._run, args=(job,), name=f"audit-{job.id}", daemon=True).start()
         return job

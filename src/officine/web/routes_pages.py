@@ -104,7 +104,7 @@ def _priorities(current: CurrentAudit | None) -> list[dict[str, Any]]:
 
 
 @router.get("/pratique/{practice_id}")
-def practice(request: Request, practice_id: str, error: str | None = None, status: int = 200) -> Response:
+def practice(request: Request, practice_id: str) -> Response:
     web = web_of(request)
     user = web.require_user(request)
     return _practice_page(web, request, user, practice_id)
@@ -186,7 +186,7 @@ def proof(request: Request, proof_id: int) -> Response:
 
 
 @router.get("/postes")
-def workstations(request: Request, error: str | None = None, status: int = 200) -> Response:
+def workstations(request: Request) -> Response:
     web = web_of(request)
     user = web.require_user(request)
     return _workstations_page(web, request, user)
@@ -378,4 +378,6 @@ async def save_settings(request: Request) -> Response:
         # Show back exactly what was typed: nothing the user entered is lost.
         return _settings_page(web, request, user, site.load_profile(web.store), error=exc.message, form=values)
     site.save_profile(web.store, profile, user.username)
+    if web.pharmacy.has_snapshots():
+        web.pharmacy.reassess()  # the declared USB devices change AMO-01
     return RedirectResponse("/?ok=profile_saved" if not first_run else "/postes?ok=profile_saved", 303)

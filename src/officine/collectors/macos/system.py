@@ -87,7 +87,10 @@ def collect(host: Host, ctx: CollectContext) -> dict[str, Fact]:
     )
     try:
         pending = parse_softwareupdate((su.output or "") + (su.stderr or "")) if su.ok else None
-        automatic = (auto.output or "").strip() == "1" if auto.ok and auto.exit_code == 0 else False
+        # Key absent (defaults exits 1): the default, no automatic installation; not observed: unknown.
+        automatic = (auto.output or "").strip() == "1" if auto.ok and auto.exit_code == 0 else None
+        if auto.ok and auto.exit_code not in (0, None):
+            automatic = False
         facts["updates.macos"] = (
             observed({"pending": pending, "count": len(pending), "automatic": automatic}, su, auto)
             if pending is not None

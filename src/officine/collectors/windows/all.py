@@ -6,6 +6,7 @@ from officine.collectors.windows import (  # noqa: F401
     firewall,
     os_info,
     updates,
+    usb_time,
     wifi,
     workstation,
 )
