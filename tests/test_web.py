@@ -150,7 +150,7 @@ def test_forms_without_the_token_or_from_another_site_are_refused(db: Path) -> N
 def test_pages_carry_security_headers_and_no_inline_script_or_style(db: Path, machine: Path) -> None:
     client = signed_in(db)
     post(client, "/postes", "/postes/importer", {}, files={"snapshot": ("poste.json", machine.read_bytes())})
-    for page in ("/", "/pratique/SAV", "/postes", "/historique", "/bilan", "/parametres"):
+    for page in ("/", "/pratique/SAV", "/postes", "/historique", "/bilan", "/parametres", "/incident"):
         r = client.get(page)
         assert r.status_code == 200, page
         csp = r.headers["content-security-policy"]
@@ -436,3 +436,21 @@ def test_usb_devices_declared_on_the_settings_page_decide_amo_01(db: Path) -> No
     post(client, "/parametres", "/parametres", {**base, "approved_usb": both})
     assert 'data-verdict="pass"' in amo_01()
     assert kingston in client.get("/parametres").text
+
+
+def test_incident_page_gives_the_reflexes_with_the_pharmacy_numbers(db: Path) -> None:
+    client = signed_in(db)
+    page = client.get("/incident").text
+    assert "Coupez le réseau de ce poste" in page and "Laissez le poste allumé" in page
+    assert "non renseigné" in page  # no IT provider yet: said, with a link to fill it in
+    post(
+        client,
+        "/parametres",
+        "/parametres",
+        {"name": "Pharmacie des Tilleuls", "prestataire.name": "InfoPharma", "prestataire.phone": "04 00 00 00 01"},
+    )
+    page = client.get("/incident").text
+    section = page.split("Appelez votre prestataire informatique")[1].split("</li>\n  \n")[0]
+    assert 'InfoPharma — <a href="tel:0400000001">04 00 00 00 01</a>' in section
+    assert page.index("Coupez le réseau") < page.index("Appelez votre prestataire") < page.index("Déposez plainte")
+    assert "cybermalveillance.gouv.fr" in page

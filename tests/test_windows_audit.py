@@ -175,6 +175,7 @@ def test_french_open_network_fails_and_location_refusal_is_unknown(tmp_path: Pat
     )
     results = audit_files(path, today=WHEN)
     assert verdict(results, "WIFI-01") == "unknown" and "localisation" in evidence(results, "WIFI-01")
+    assert "root" not in evidence(results, "WIFI-01")  # rights are not the problem here
 
 
 def test_netsh_samples_parse_in_every_locale() -> None:

@@ -27,6 +27,7 @@ UNKNOWN_REASONS = (
     "collector_error",
     "error",
     "not_supported",
+    "location_denied",  # Windows hides WiFi details from programs not allowed to use location
 )
 
 _FROM_OBS = {

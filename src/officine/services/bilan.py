@@ -33,8 +33,7 @@ def practice_state(measures: list[dict[str, Any]]) -> str:
         return "a_renseigner"
     if verdicts & {"warn", "unknown"}:
         return "a_ameliorer"
-    if not verdicts & {"pass"}:
-        return "a_ameliorer" if verdicts else "conforme"
+    # Only pass and not_applicable are left: both were observed or answered, nothing to do.
     return "conforme"
 
 

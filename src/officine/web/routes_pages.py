@@ -12,7 +12,7 @@ from fastapi.responses import RedirectResponse, Response
 from starlette.datastructures import FormData, UploadFile
 
 from officine.errors import UserError
-from officine.incident.runbook import CONTACT_LABELS
+from officine.incident.runbook import CONTACT_LABELS, FIXED_CONTACTS, steps
 from officine.services import site
 from officine.services.accounts import SignedIn
 from officine.services.assessments import CurrentAudit
@@ -381,3 +381,22 @@ async def save_settings(request: Request) -> Response:
     if web.pharmacy.has_snapshots():
         web.pharmacy.reassess()  # the declared USB devices change AMO-01
     return RedirectResponse("/?ok=profile_saved" if not first_run else "/postes?ok=profile_saved", 303)
+
+
+# -- incident -----------------------------------------------------------------------------------------
+
+
+@router.get("/incident")
+def incident(request: Request) -> Response:
+    web = web_of(request)
+    user = web.require_user(request)
+    profile = site.load_profile(web.store)
+    return web.page(
+        request,
+        "incident.html",
+        user,
+        steps=steps(),
+        contacts={r: c for r, c in profile.contacts.items()} if profile else {},
+        labels=CONTACT_LABELS,
+        fixed=FIXED_CONTACTS,
+    )

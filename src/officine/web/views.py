@@ -52,12 +52,14 @@ def tiles(assessment: dict[str, Any], summaries: dict[str, str]) -> list[Tile]:
     result = []
     for p in assessment.get("practices", []):
         mine = [m for m in measures if m["practice"] == p["id"]]
+        # Nothing answered or observed yet: no score rather than a "0" that reads as failure.
+        waiting = all(m["verdict"] in ("needs_answer", "not_applicable") or excepted(m) for m in mine)
         result.append(
             Tile(
                 p["id"],
                 p["title"],
                 summaries.get(p["id"], ""),
-                p["score"],
+                None if waiting else p["score"],
                 practice_state(mine),
                 dict(p["counts"]),
                 sum(1 for m in mine if excepted(m)),

@@ -19,7 +19,7 @@ def collect(host: Host, ctx: CollectContext) -> dict[str, Fact]:
     try:
         interfaces = parse_netsh_interfaces(text)
     except ParseError as exc:
-        return {"wifi.connection": unknown("permission_denied", str(exc), obs)}
+        return {"wifi.connection": unknown("location_denied", str(exc), obs)}
     if not interfaces:
         # netsh says there is no wireless interface (or the WLAN service is off).
         return {"wifi.connection": not_applicable("aucune interface WiFi active sur ce poste", obs)}
