@@ -454,3 +454,30 @@ def test_incident_page_gives_the_reflexes_with_the_pharmacy_numbers(db: Path) ->
     assert 'InfoPharma — <a href="tel:0400000001">04 00 00 00 01</a>' in section
     assert page.index("Coupez le réseau") < page.index("Appelez votre prestataire") < page.index("Déposez plainte")
     assert "cybermalveillance.gouv.fr" in page
+
+
+def test_folders_declared_on_the_dashboard_seed_the_backup_plan(
+    db: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from officine.backup.plan import load_plan
+    from officine.errors import UserError
+    from officine.services.backup import plan_init
+
+    monkeypatch.setenv("OFFICINE_DATABASE_URL", f"sqlite:///{db}")
+    lgo, docs = tmp_path / "lgo", tmp_path / "docs"
+    lgo.mkdir()
+    docs.mkdir()
+    client = signed_in(db)
+    form = {
+        "name": "Pharmacie des Tilleuls",
+        "folder-0-path": str(lgo),
+        "folder-0-label": "Base du LGO",
+        "folder-1-path": str(docs),
+    }
+    post(client, "/parametres", "/parametres", form)
+    plan = load_plan(plan_init([], [], tmp_path / "plan.yaml"))
+    assert [(s.path, s.lgo) for s in plan.sources] == [(str(lgo), True), (str(docs), False)]
+    post(client, "/parametres", "/parametres", {**form, "folder-1-path": r"C:\Pharma\Scans"})
+    with pytest.raises(UserError, match="chemin complet"):
+        plan_init([], [], tmp_path / "plan2.yaml")
+    assert not (tmp_path / "plan2.yaml").exists()

@@ -10,6 +10,8 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
+from pydantic import ValidationError
+
 from officine.backup import guardian
 from officine.backup.plan import (
     Destination,
@@ -63,11 +65,36 @@ def plan_init(sources: list[Path], lgo: list[Path], plan_path: Path | None = Non
         Source(path=str(p.resolve()), lgo=True, label="LGO") for p in lgo
     ]
     if not entries:
-        raise UserError("Indiquez au moins un dossier à sauvegarder (--source DOSSIER ou --lgo DOSSIER).")
+        entries = declared_folders()
+    if not entries:
+        raise UserError(
+            "Indiquez au moins un dossier à sauvegarder (--source DOSSIER ou --lgo DOSSIER), "
+            "ou déclarez-les dans le tableau de bord (page « Pharmacie »)."
+        )
     for s in entries:
         if not Path(s.path).is_dir():
             raise UserError(f"Le dossier {s.path} n'existe pas.")
     return save_plan(Plan(sources=entries), path)
+
+
+def declared_folders(store_url: str | None = None) -> list[Source]:
+    """The data folders declared on the dashboard; one whose description names the LGO is marked so."""
+    from officine.services.site import load_profile  # noqa: PLC0415
+    from officine.store import Store  # noqa: PLC0415
+
+    profile = load_profile(Store(store_url))
+    if profile is None:
+        return []
+    sources = []
+    for f in profile.folders:
+        try:
+            sources.append(Source(path=f.path, lgo="lgo" in f.label.lower(), label=f.label))
+        except ValidationError as exc:
+            raise UserError(
+                f"Le dossier déclaré « {f.path} » n'est pas un chemin complet de ce poste : corrigez-le dans "
+                "le tableau de bord ou indiquez les dossiers avec --source / --lgo."
+            ) from exc
+    return sources
 
 
 def add_destination(
