@@ -274,6 +274,7 @@ def test_proof_files_are_checked_by_content_and_size(db: Path, name: str, conten
     else:
         assert r.status_code == 400 and message in r.text
         assert count(db, AnswerRow) == 0
+        assert 'value="moins_6_mois" required checked' in r.text  # the choice is kept for a new try
 
 
 def test_a_proof_is_stored_and_downloaded_by_signed_in_users_only(db: Path) -> None:
@@ -298,8 +299,14 @@ def test_a_proof_is_stored_and_downloaded_by_signed_in_users_only(db: Path) -> N
 def test_exception_is_visible_everywhere_and_leaves_the_score(db: Path, machine: Path) -> None:
     client = signed_in(db)
     post(client, "/postes", "/postes/importer", {}, files={"snapshot": ("poste.json", machine.read_bytes())})
-    r = post(client, "/pratique/SAV", "/pratique/SAV/exception", {"measure": "SAV-06", "justification": "court"})
+    r = post(
+        client,
+        "/pratique/SAV",
+        "/pratique/SAV/exception",
+        {"measure": "SAV-06", "justification": "court", "until": "2099-01-31"},
+    )
     assert r.status_code == 400 and "Justification trop courte" in r.text
+    assert ">court</textarea>" in r.text and 'value="2099-01-31"' in r.text  # what was typed is shown back
     assert count(db, ExceptionRow) == 0
     r = post(
         client,

@@ -111,7 +111,13 @@ def practice(request: Request, practice_id: str) -> Response:
 
 
 def _practice_page(
-    web: Web, request: Request, user: SignedIn, practice_id: str, error: str | None = None, status: int = 200
+    web: Web,
+    request: Request,
+    user: SignedIn,
+    practice_id: str,
+    error: str | None = None,
+    status: int = 200,
+    typed: dict[str, str] | None = None,
 ) -> Response:
     catalogue = web.pharmacy.knowledge.catalogue
     definition = next((p for p in catalogue.practices if p.id == practice_id), None)
@@ -132,6 +138,7 @@ def _practice_page(
         given=web.pharmacy.given_answers(),
         current=current,
         today=datetime.now(UTC).date().isoformat(),
+        typed=typed or {},  # what was typed in a refused form, shown back: nothing typed is lost
     )
 
 
@@ -145,7 +152,8 @@ async def answer(request: Request, practice_id: str) -> Response:
         proof = await _upload(form, "proof", 5 * 1024 * 1024)
         web.pharmacy.record_answer(question, _text(form, "value"), user.username, proof)
     except UserError as exc:
-        return _practice_page(web, request, user, practice_id, error=exc.message, status=400)
+        typed = {question: _text(form, "value")}
+        return _practice_page(web, request, user, practice_id, error=exc.message, status=400, typed=typed)
     return RedirectResponse(f"/pratique/{quote(practice_id)}?ok=answer_saved#{quote(question.split('.')[0])}", 303)
 
 
@@ -163,7 +171,8 @@ async def set_exception(request: Request, practice_id: str) -> Response:
             web.pharmacy.set_exception(measure, _text(form, "justification"), _text(form, "until"), user.username)
             notice = "exception_saved"
     except UserError as exc:
-        return _practice_page(web, request, user, practice_id, error=exc.message, status=400)
+        typed = {f"{measure}.justification": _text(form, "justification"), f"{measure}.until": _text(form, "until")}
+        return _practice_page(web, request, user, practice_id, error=exc.message, status=400, typed=typed)
     return RedirectResponse(f"/pratique/{quote(practice_id)}?ok={notice}#{quote(measure)}", 303)
 
 
