@@ -72,3 +72,18 @@ def test_migrations_build_exactly_the_tables_the_models_describe(tmp_path: Path)
     with store.engine.connect() as conn:
         diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
     assert diff == []
+
+
+def test_a_database_from_a_newer_version_is_refused_in_french(tmp_path: Path) -> None:
+    from sqlalchemy import text
+
+    from officine.errors import UserError
+
+    url = f"sqlite:///{tmp_path / 'n.db'}"
+    store = Store(url)
+    with store.engine.begin() as conn:
+        conn.execute(text("UPDATE alembic_version SET version_num = '9999'"))
+    with pytest.raises(UserError, match="version plus récente"):
+        Store(url)
+    with store.engine.connect() as conn:  # nothing was changed
+        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == "9999"

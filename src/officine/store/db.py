@@ -80,9 +80,17 @@ class Store:
                 return
             from alembic import command  # noqa: PLC0415
             from alembic.config import Config  # noqa: PLC0415
+            from alembic.script import ScriptDirectory  # noqa: PLC0415
 
             config = Config()
             config.set_main_option("script_location", str(resources.files("officine.store") / "migrations"))
+            known = {rev.revision for rev in ScriptDirectory.from_config(config).walk_revisions()}
+            if current is not None and current not in known:
+                raise UserError(
+                    f"La base de données ({_describe(self.url)}) a été créée par une version plus récente "
+                    f"d'officine-cyber (révision {current}). Installez cette version (ou une plus récente) : "
+                    "rien n'a été modifié."
+                )
             with self.engine.begin() as conn:
                 config.attributes["connection"] = conn
                 command.upgrade(config, "head")
