@@ -45,7 +45,8 @@ from officine.reference import load_reference
 from officine.services import accounts, site
 from officine.services.audit import load_knowledge
 from officine.store import Store
-from officine.store.models import AuditRow, AuditSnapshotRow, HostRow, MeasureResultRow, SnapshotRow
+from officine.store.models import AuditRow, AuditSnapshotRow, BlobRow, HostRow, MeasureResultRow, SnapshotRow
+from officine.store.packing import pack
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
@@ -100,10 +101,12 @@ def fill(url: str, hours: int, hosts: int) -> dict[str, Any]:
     site.save_profile(store, site.parse_profile({"name": "Pharmacie du banc d'essai"}), "bench")
     snaps = real_snapshots(hosts, last)
     docs = assessments(snaps, now)
-    full_docs = [json.dumps(s.to_json(), ensure_ascii=False) for s in snaps]
-    # Older snapshots: a stand-in document (pages never read them; 66 GB of real ones would not fit).
+    packed_docs = [pack(s.to_json()) for s in snaps]  # as Store.record_audit keeps them
+    blobs = {sha: data for _, b in packed_docs for sha, data in b.items()}
+    # Older snapshots: a stand-in document (pages never read them).
     stand_in = json.dumps({"format": "officine-cyber/snapshot", "note": "bench stand-in"})
     with store.engine.begin() as conn:
+        conn.execute(insert(BlobRow), [{"sha256": k, "size": len(v), "data": v} for k, v in blobs.items()])
         conn.execute(
             insert(HostRow),
             [
@@ -155,7 +158,8 @@ def fill(url: str, hours: int, hosts: int) -> dict[str, Any]:
                     "host_id": i + 1,
                     "collected_at": at,
                     "mode": "live",
-                    "document": full_docs[i] if newest else stand_in,
+                    "document": None if newest else stand_in,
+                    "packed": packed_docs[i][0] if newest else None,
                 }
             )
         if newest:

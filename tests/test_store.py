@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -87,3 +88,119 @@ def test_a_database_from_a_newer_version_is_refused_in_french(tmp_path: Path) ->
         Store(url)
     with store.engine.connect() as conn:  # nothing was changed
         assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == "9999"
+
+
+# -- packed snapshots -----------------------------------------------------------------------------
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from officine.store.packing import BLOB_MIN_CHARS, PackingError, blob_refs, pack, unpack  # noqa: E402
+
+_outputs = st.one_of(st.none(), st.text(max_size=50), st.text(min_size=BLOB_MIN_CHARS, max_size=BLOB_MIN_CHARS + 300))
+
+
+@given(
+    st.lists(
+        st.fixed_dictionaries(
+            {
+                "kind": st.sampled_from(["file", "command"]),
+                "target": st.text(max_size=20),
+                "status": st.just("ok"),
+                "output": _outputs,
+            }
+        ),
+        max_size=6,
+    )
+)
+@settings(max_examples=60, deadline=None)
+def test_packing_gives_back_exactly_the_document(observations: list[dict[str, object]]) -> None:
+    document = {"format": "officine-cyber/snapshot", "snapshot_id": "x", "observations": observations}
+    packed, blobs = pack(document)
+    assert unpack(packed, blobs) == document
+    assert blob_refs(packed) == set(blobs)
+    large = {o["output"] for o in observations if isinstance(o["output"], str) and len(o["output"]) >= BLOB_MIN_CHARS}
+    assert len(blobs) == len(large)  # each distinct large output once, small ones inline
+
+
+def test_packed_data_that_is_damaged_is_refused() -> None:
+    document = {
+        "observations": [{"kind": "file", "target": "/var/lib/dpkg/status", "status": "ok", "output": "P" * 5000}]
+    }
+    packed, blobs = pack(document)
+    with pytest.raises(PackingError):
+        unpack(packed, {})
+    with pytest.raises(PackingError):
+        unpack(packed[:-5], blobs)
+    with pytest.raises(PackingError):
+        unpack(packed, {sha: b"not zlib" for sha in blobs})
+
+
+def test_a_large_output_is_stored_once_for_every_snapshot(tree: RootTree, tmp_path: Path) -> None:
+    from sqlalchemy import func, select, text
+    from sqlalchemy.orm import Session
+
+    from officine.store.models import BlobRow, SnapshotRow
+
+    tree.debian()
+    tree.packages(*[f"paquet-{i}" for i in range(400)])  # a dpkg status well over the blob threshold
+    url = f"sqlite:///{tmp_path / 'p.db'}"
+    first = run_audit(root=tree.path, store_url=url)
+    tree.write("/etc/hostname", "comptoir-2\n")
+    second = run_audit(root=tree.path, store_url=url)
+    store = Store(url)
+    with Session(store.engine) as session:
+        assert session.scalar(select(func.count()).select_from(SnapshotRow)) == 2
+        blobs = session.scalar(select(func.count()).select_from(BlobRow))
+        rows = session.execute(select(SnapshotRow.id, SnapshotRow.document, SnapshotRow.packed)).all()
+    assert blobs is not None and 1 <= blobs < 2 * len(blob_refs(rows[0][2]))  # shared, not doubled
+    documents = store.snapshot_documents([(r.id, r.document, r.packed) for r in rows])
+    originals = {s.snapshot_id: s.to_json() for s in (*first.snapshots, *second.snapshots)}
+    assert documents == originals
+    # Rows written before packing existed (plain JSON) are still read.
+    sid = rows[0][0]
+    legacy = json.dumps(originals[sid], ensure_ascii=False)
+    with store.engine.begin() as conn:
+        conn.execute(text("UPDATE snapshots SET document = :d, packed = NULL WHERE id = :i"), {"d": legacy, "i": sid})
+    with Session(store.engine) as session:
+        row = session.execute(
+            select(SnapshotRow.id, SnapshotRow.document, SnapshotRow.packed).where(SnapshotRow.id == sid)
+        ).one()
+    assert store.snapshot_documents([(row.id, row.document, row.packed)])[sid] == originals[sid]
+
+
+def test_upgrading_a_0003_database_keeps_its_snapshots_readable(tree: RootTree, tmp_path: Path) -> None:
+    from importlib import resources
+
+    from alembic import command
+    from alembic.config import Config
+    from sqlalchemy import create_engine, select, text
+    from sqlalchemy.orm import Session
+
+    from officine.store.models import SnapshotRow
+
+    tree.debian()
+    snap = run_audit(root=tree.path, save=False).snapshots[0]
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    engine = create_engine(url)
+    config = Config()
+    config.set_main_option("script_location", str(resources.files("officine.store") / "migrations"))
+    with engine.begin() as conn:
+        config.attributes["connection"] = conn
+        command.upgrade(config, "0003")
+        conn.execute(
+            text(
+                "INSERT INTO hosts (id, hostname, platform, machine_key, first_seen, last_seen) VALUES (1, 'comptoir-1', 'linux', 'k', '2026-01-01', '2026-01-01')"
+            )
+        )
+        conn.execute(
+            text(
+                "INSERT INTO snapshots (id, host_id, collected_at, mode, document) VALUES (:i, 1, '2026-01-01', 'live', :d)"
+            ),
+            {"i": snap.snapshot_id, "d": json.dumps(snap.to_json(), ensure_ascii=False)},
+        )
+    engine.dispose()
+    store = Store(url)  # migrates to the head revision
+    with Session(store.engine) as session:
+        row = session.execute(select(SnapshotRow.id, SnapshotRow.document, SnapshotRow.packed)).one()
+    assert store.snapshot_documents([(row.id, row.document, row.packed)])[snap.snapshot_id] == snap.to_json()

@@ -5,7 +5,6 @@ same evaluate() as the command line, and recorded in the history whenever someth
 from __future__ import annotations
 
 import hashlib
-import json
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
@@ -138,10 +137,10 @@ class Pharmacy:
     def latest_snapshots(self) -> list[Snapshot]:
         """The newest snapshot of each workstation, facts re-derived from its observations."""
         with Session(self.store.engine) as session:
-            rows = session.execute(_newest_per_host(SnapshotRow.id, SnapshotRow.document)).all()
+            ids = list(session.scalars(_newest_per_host(SnapshotRow.id)))
         snaps: dict[str, Snapshot] = {}
-        for sid, document in rows:
-            snap = _cache.get(sid, partial(_from_document, document))
+        for sid in ids:
+            snap = _cache.get(sid, partial(self._load_snapshot, sid))
             snaps.setdefault(str(snap.host.get("machine_id_sha256") or snap.hostname), snap)
         return list(snaps.values())
 
@@ -204,6 +203,14 @@ class Pharmacy:
         with Session(self.store.engine) as session:
             p = session.get(ProofRow, proof_id)
             return None if p is None else (p.filename, p.content_type, p.data)
+
+    def _load_snapshot(self, snapshot_id: str) -> Snapshot:
+        """Read only on a cache miss: the document of a snapshot never changes."""
+        with Session(self.store.engine) as session:
+            row = session.execute(
+                select(SnapshotRow.document, SnapshotRow.packed).where(SnapshotRow.id == snapshot_id)
+            ).one()
+        return _from_document(self.store.snapshot_documents([(snapshot_id, row.document, row.packed)])[snapshot_id])
 
     def _active_exceptions(self, session: Session) -> dict[str, AcceptedException]:
         rows = session.scalars(
@@ -390,8 +397,8 @@ def _newest_per_host(*columns: Any) -> Any:
     )
 
 
-def _from_document(document: str) -> Snapshot:
-    return snapshots_mod.reanalyse(snapshots_mod.parse(json.loads(document), PurePath("base")))
+def _from_document(document: dict[str, Any]) -> Snapshot:
+    return snapshots_mod.reanalyse(snapshots_mod.parse(document, PurePath("base")))
 
 
 def _merge(latest: list[Snapshot], extra: list[Snapshot]) -> list[Snapshot]:

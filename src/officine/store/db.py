@@ -16,11 +16,12 @@ from sqlalchemy.orm import Session
 
 from officine.errors import UserError
 from officine.paths import ENV_DATA_DIR, data_dir
-from officine.store.models import AuditRow, AuditSnapshotRow, HostRow, MeasureResultRow, SnapshotRow
+from officine.store.models import AuditRow, AuditSnapshotRow, BlobRow, HostRow, MeasureResultRow, SnapshotRow
+from officine.store.packing import PackingError, blob_refs, pack, unpack
 
 ENV_URL = "OFFICINE_DATABASE_URL"
 # The newest migration in store/migrations/versions (a test checks they agree).
-HEAD_REVISION = "0003"
+HEAD_REVISION = "0004"
 
 
 def default_database_url() -> str:
@@ -133,13 +134,18 @@ class Store:
                     host.last_seen = max(_aware(host.last_seen), collected)
                     host.hostname = host_info.get("hostname") or host.hostname
                 if session.get(SnapshotRow, doc["snapshot_id"]) is None:
+                    packed, blobs = pack(doc)
+                    known = set(session.scalars(select(BlobRow.sha256).where(BlobRow.sha256.in_(list(blobs)))))
+                    for sha, data in blobs.items():
+                        if sha not in known:
+                            session.add(BlobRow(sha256=sha, size=len(data), data=data))
                     session.add(
                         SnapshotRow(
                             id=doc["snapshot_id"],
                             host_id=host.id,
                             collected_at=collected,
                             mode=doc["mode"],
-                            document=json.dumps(doc, ensure_ascii=False),
+                            packed=packed,
                         )
                     )
                 session.flush()
@@ -173,6 +179,22 @@ class Store:
                 )
                 for a in audits
             ]
+
+    def snapshot_documents(self, rows: list[tuple[str, str | None, bytes | None]]) -> dict[str, dict[str, Any]]:
+        """Snapshot documents as collected, from (id, document, packed) rows of the snapshots table."""
+        refs = {sha for _, _, packed in rows if packed is not None for sha in blob_refs(packed)}
+        with Session(self.engine) as session:
+            blobs = dict(session.execute(select(BlobRow.sha256, BlobRow.data).where(BlobRow.sha256.in_(refs))).all())
+        documents = {}
+        for sid, document, packed in rows:
+            try:
+                documents[sid] = unpack(packed, blobs) if packed is not None else json.loads(document or "null")
+            except (PackingError, json.JSONDecodeError) as exc:
+                raise UserError(
+                    f"L'instantané {sid} est abîmé dans la base de données ({exc}). "
+                    "Restaurez la base depuis une sauvegarde, ou refaites l'audit du poste concerné."
+                ) from exc
+        return documents
 
     def audit(self, audit_id: int) -> dict[str, Any] | None:
         with Session(self.engine) as session:

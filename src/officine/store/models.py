@@ -50,8 +50,20 @@ class SnapshotRow(Base):
     host_id: Mapped[int] = mapped_column(ForeignKey("hosts.id"), index=True)
     collected_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
     mode: Mapped[str] = mapped_column(String(16))
-    document: Mapped[str] = mapped_column(Text)  # the snapshot JSON, exactly as collected
+    # The snapshot JSON exactly as collected (rows written before migration 0004)...
+    document: Mapped[str | None] = mapped_column(Text, nullable=True)
+    # ...or, since then, packed by officine.store.packing (large outputs in `blobs`).
+    packed: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
     host: Mapped[HostRow] = relationship()
+
+
+class BlobRow(Base):
+    """A large observation output (a package database...), stored once whatever the snapshots."""
+
+    __tablename__ = "blobs"
+    sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
+    size: Mapped[int] = mapped_column(Integer)
+    data: Mapped[bytes] = mapped_column(LargeBinary)  # zlib
 
 
 class AuditRow(Base):
