@@ -39,3 +39,18 @@ def test_web_latency_benchmark_runs_and_reports(tmp_path: Path) -> None:
     assert set(run["pages"]) == {"home", "practice", "static_baseline"}
     assert all(p["requests"] == 5 and p["p95_ms"] > 0 for p in run["pages"].values())
     assert run["pages"]["home"]["p50_vs_static"] > 0
+
+
+def test_snapshot_storage_benchmark_runs_and_packing_saves_space(tmp_path: Path) -> None:
+    out = tmp_path / "storage.json"
+    proc = subprocess.run(
+        [sys.executable, str(ROOT / "bench/snapshot_storage.py"), "--snapshots", "4", "--out", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    report = json.loads(out.read_text(encoding="utf-8"))
+    assert report["snapshots"] == 4
+    assert report["packed"]["kb_per_snapshot"] < report["plain"]["kb_per_snapshot"]
