@@ -357,6 +357,7 @@ def test_import_accepts_a_real_snapshot_and_refuses_tampered_or_foreign_files(db
     assert r.status_code == 303
     page = client.get("/postes").text
     assert "comptoir-1" in page and "Linux" in page
+    assert "non conforme ·" in page  # the workstation's own findings
     assert count(db, AuditRow) == 1
 
 

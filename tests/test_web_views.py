@@ -79,3 +79,20 @@ def test_chart_scales_scores_inside_the_frame() -> None:
     assert points[0][1] > points[1][1] > points[2][1]  # higher score, higher on the page
     assert all(0 <= x <= 400 and 0 <= y <= 200 for x, y in points)
     assert views.chart([]) is None
+
+
+def test_host_findings_count_each_workstation_s_own_evidence() -> None:
+    assessment = {
+        "hosts": [
+            {"hostname": "comptoir-1", "privileged": True, "needs_privileges": []},
+            {"hostname": "reserve", "privileged": False, "needs_privileges": ["firewall.state"]},
+        ],
+        "measures": [
+            {"evidence": [{"host": "comptoir-1", "verdict": "fail"}, {"host": "reserve", "verdict": "unknown"}]},
+            {"evidence": [{"host": "comptoir-1", "verdict": "pass"}, {"host": None, "verdict": "fail"}]},
+        ],
+    }
+    found = views.host_findings(assessment)
+    assert (found["comptoir-1"].fail, found["comptoir-1"].unknown) == (1, 0)
+    assert (found["reserve"].fail, found["reserve"].unknown, found["reserve"].privileged) == (0, 1, False)
+    assert found["reserve"].needs_privileges == ["firewall.state"]

@@ -205,7 +205,6 @@ def _workstations_page(
     web: Web, request: Request, user: SignedIn, error: str | None = None, status: int = 200
 ) -> Response:
     current = _current(web)
-    judged = {h["snapshot_id"]: h for h in (current.assessment.get("hosts", []) if current else [])}
     return web.page(
         request,
         "workstations.html",
@@ -213,7 +212,7 @@ def _workstations_page(
         status=status,
         error=error,
         hosts=web.pharmacy.hosts(),
-        judged=list(judged.values()),
+        judged=views.host_findings(current.assessment) if current else {},
     )
 
 

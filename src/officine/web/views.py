@@ -118,3 +118,27 @@ def chart(series: list[tuple[datetime, int]], width: int = 720, height: int = 24
         [(y(v), v) for v in (0, 25, 50, 75, 100)],
         x_ticks,
     )
+
+
+@dataclass
+class HostFindings:
+    """What the current assessment found on one workstation."""
+
+    fail: int
+    warn: int
+    unknown: int
+    privileged: bool
+    needs_privileges: list[str]
+
+
+def host_findings(assessment: dict[str, Any]) -> dict[str, HostFindings]:
+    findings = {
+        h["hostname"]: HostFindings(0, 0, 0, bool(h.get("privileged")), list(h.get("needs_privileges") or []))
+        for h in assessment.get("hosts", [])
+    }
+    for m in assessment.get("measures", []):
+        for e in m.get("evidence", []):
+            host = findings.get(e.get("host") or "")
+            if host is not None and e["verdict"] in ("fail", "warn", "unknown"):
+                setattr(host, e["verdict"], getattr(host, e["verdict"]) + 1)
+    return findings
