@@ -79,3 +79,20 @@ def test_demo_serves_a_dashboard_with_this_machine_audited(tmp_path: Path) -> No
     finally:
         proc.send_signal(signal.SIGINT)
         proc.wait(30)
+
+
+def test_serve_on_a_busy_port_says_so_in_french(tmp_path: Path) -> None:
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        proc = subprocess.run(
+            [sys.executable, "-m", "officine", "serve", "--port", str(port)],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+            env={**os.environ, "OFFICINE_DATABASE_URL": f"sqlite:///{tmp_path / 'x.db'}"},
+        )
+    assert proc.returncode == 2
+    assert "déjà utilisé" in proc.stderr and "Traceback" not in proc.stderr

@@ -5,6 +5,7 @@ from __future__ import annotations
 import ipaddress
 import os
 import secrets
+import socket
 import tempfile
 from pathlib import Path
 from typing import Annotated
@@ -30,12 +31,28 @@ def _check_host(host: str, cert: Path | None) -> None:
         )
 
 
+def _check_port(host: str, port: int) -> None:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family) as probe:
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            raise UserError(
+                f"Le port {port} est déjà utilisé sur ce poste (le tableau de bord tourne peut-être déjà : "
+                f"ouvrez http://127.0.0.1:{port}/). Sinon, choisissez un autre port avec --port."
+            ) from exc
+
+
 def _run(app: object, host: str, port: int, cert: Path | None, key: Path | None) -> None:
     import uvicorn  # noqa: PLC0415
 
+    _check_port(host, port)
     scheme = "https" if cert else "http"
     shown = f"[{host}]" if ":" in host else host
-    err.print(f"Tableau de bord : [bold]{scheme}://{shown}:{port}/[/bold]  (Ctrl+C pour arrêter)")
+    err.print(
+        f"Tableau de bord : [bold]{scheme}://{shown}:{port}/[/bold] — ouvrez cette adresse dans le navigateur "
+        "de ce poste (Ctrl+C pour arrêter)."
+    )
     uvicorn.run(
         app,  # type: ignore[arg-type]
         host=host,
