@@ -489,3 +489,26 @@ def test_folders_declared_on_the_dashboard_seed_the_backup_plan(
     with pytest.raises(UserError, match="chemin complet"):
         plan_init([], [], tmp_path / "plan2.yaml")
     assert not (tmp_path / "plan2.yaml").exists()
+
+
+def test_changing_the_password_ends_other_sessions(db: Path) -> None:
+    from web_helpers import new_client as fresh
+
+    client = signed_in(db)
+    other = fresh(db)
+    post(other, "/connexion", "/connexion", {"username": "marie", "password": PASSWORD})
+    assert other.get("/", follow_redirects=False).status_code == 200
+    new_password = "Verveine-Mortier-Sirop-2027"
+    r = post(client, "/compte", "/compte", {"current": "faux", "password": new_password, "confirm": new_password})
+    assert r.status_code == 400 and "actuel est incorrect" in r.text
+    r = post(
+        client, "/compte", "/compte", {"current": PASSWORD, "password": "pharmacie2027", "confirm": "pharmacie2027"}
+    )
+    assert r.status_code == 400 and "trop faible" in r.text
+    r = post(client, "/compte", "/compte", {"current": PASSWORD, "password": new_password, "confirm": new_password})
+    assert r.status_code == 303
+    assert client.get("/", follow_redirects=False).status_code == 200  # this browser stays signed in
+    assert other.get("/", follow_redirects=False).headers["location"] == "/connexion"
+    third = fresh(db)
+    assert post(third, "/connexion", "/connexion", {"username": "marie", "password": PASSWORD}).status_code == 401
+    assert post(third, "/connexion", "/connexion", {"username": "marie", "password": new_password}).status_code == 303

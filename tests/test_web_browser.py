@@ -229,7 +229,17 @@ def test_no_serious_accessibility_violation_on_the_main_pages(
     page.get_by_role("button", name="Importer et analyser").click()
     answer(page, "SAV", "SAV-03.q1", "moins_6_mois")
     found = {}
-    for path in ("/", "/pratique/SAV", "/pratique/MDP", "/postes", "/historique", "/bilan", "/parametres", "/incident"):
+    for path in (
+        "/",
+        "/pratique/SAV",
+        "/pratique/MDP",
+        "/postes",
+        "/historique",
+        "/bilan",
+        "/parametres",
+        "/incident",
+        "/compte",
+    ):
         page.goto(server.url + path)
         found[path] = [(v["id"], v["impact"], [n["target"] for n in v["nodes"]][:3]) for v in axe_violations(page)]
     for width in (768, 390):  # tablet and phone widths

@@ -98,10 +98,7 @@ def sign_in(store: Store, username: str, password: str, client: str, now: dateti
         user = session.scalar(select(UserRow).where(UserRow.username == username))
         ok = False
         if user is not None:
-            try:
-                ok = _hasher.verify(user.password_hash, password)
-            except (VerificationError, InvalidHashError):
-                ok = False
+            ok = _matches(user.password_hash, password)
         else:
             _hasher.hash(password)  # same cost whether the account exists or not
         session.add(LoginAttemptRow(username=username, client=client, at=now, success=int(ok)))
@@ -131,6 +128,26 @@ def _open_session(session: Session, user: UserRow, password: str, now: datetime)
     return token
 
 
+def change_password(store: Store, user_id: int, current: str, new: str, confirm: str, keep_token: str | None) -> None:
+    """A new password, checked like the first one; every other session of the account ends."""
+    with Session(store.engine) as session, session.begin():
+        user = session.get(UserRow, user_id)
+        if user is None:
+            raise UserError("Ce compte n'existe plus. Reconnectez-vous.")
+        if not _matches(user.password_hash, current):
+            raise UserError("Le mot de passe actuel est incorrect. Rien n'a été changé.")
+        if new != confirm:
+            raise UserError("Les deux nouveaux mots de passe saisis sont différents. Rien n'a été changé.")
+        if new == current:
+            raise UserError("Le nouveau mot de passe doit être différent de l'actuel.")
+        problem = password_problem(new, [user.username])
+        if problem:
+            raise UserError(f"Nouveau mot de passe trop faible : {problem}. Rien n'a été changé.")
+        user.password_hash = _hasher.hash(new)
+        keep = _token_id(keep_token) if keep_token else ""
+        session.execute(delete(WebSessionRow).where(WebSessionRow.user_id == user_id, WebSessionRow.id != keep))
+
+
 def session_for(store: Store, token: str | None, now: datetime | None = None) -> SignedIn | None:
     if not token:
         return None
@@ -146,6 +163,13 @@ def sign_out(store: Store, token: str | None) -> None:
     if token:
         with Session(store.engine) as session, session.begin():
             session.execute(delete(WebSessionRow).where(WebSessionRow.id == _token_id(token)))
+
+
+def _matches(stored_hash: str, password: str) -> bool:
+    try:
+        return bool(_hasher.verify(stored_hash, password))
+    except (VerificationError, InvalidHashError):
+        return False
 
 
 def _token_id(token: str) -> str:

@@ -97,3 +97,30 @@ async def logout(request: Request) -> Response:
     response = RedirectResponse("/connexion?ok=signed_out", status_code=303)
     response.delete_cookie(SESSION_COOKIE, path="/")
     return response
+
+
+@router.get("/compte")
+def account(request: Request) -> Response:
+    web = web_of(request)
+    user = web.require_user(request)
+    return web.page(request, "account.html", user)
+
+
+@router.post("/compte")
+async def change_password(request: Request) -> Response:
+    web = web_of(request)
+    user = web.require_user(request)
+    form = await request.form()
+    check_csrf(request, form, user)
+    try:
+        accounts.change_password(
+            web.store,
+            user.user_id,
+            str(form.get("current", "")),
+            str(form.get("password", "")),
+            str(form.get("confirm", "")),
+            request.cookies.get(SESSION_COOKIE),
+        )
+    except UserError as exc:
+        return web.page(request, "account.html", user, status=400, error=exc.message)
+    return RedirectResponse("/compte?ok=password_changed", status_code=303)
