@@ -19,7 +19,7 @@ from officine.services.assessments import CurrentAudit
 from officine.services.bilan import bilan_data, bilan_pdf
 from officine.web import views
 from officine.web.app import Web, web_of
-from officine.web.security import check_csrf
+from officine.web.security import Redirect, check_csrf
 
 router = APIRouter()
 MAX_IMPORT_BYTES = 64 * 1024 * 1024
@@ -33,14 +33,8 @@ def _current(web: Web) -> CurrentAudit | None:
 def _profile_or_setup(web: Web) -> site.Profile:
     profile = site.load_profile(web.store)
     if profile is None:
-        raise _redirect("/parametres")
+        raise Redirect("/parametres")
     return profile
-
-
-def _redirect(url: str) -> Exception:
-    from officine.web.security import Redirect  # noqa: PLC0415
-
-    return Redirect(url)
 
 
 async def _form(request: Request, user: SignedIn) -> FormData:
@@ -319,7 +313,7 @@ def report_pdf(request: Request) -> Response:
     web.require_user(request)
     data = _bilan(web)
     if data is None:
-        raise _redirect("/postes")
+        raise Redirect("/postes")
     pdf = bilan_pdf(data, web.messages, web.ui["states"])
     name = f"bilan-securite-{datetime.now(UTC):%Y-%m-%d}.pdf"
     return Response(
@@ -333,7 +327,7 @@ def report_json(request: Request) -> Response:
     web.require_user(request)
     data = _bilan(web)
     if data is None:
-        raise _redirect("/postes")
+        raise Redirect("/postes")
     name = f"bilan-securite-{datetime.now(UTC):%Y-%m-%d}.json"
     return Response(
         json.dumps(data, ensure_ascii=False, indent=2),
