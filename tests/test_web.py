@@ -383,6 +383,8 @@ def test_report_pdf_and_json_carry_the_pharmacy_and_the_score(db: Path, machine:
     doc = client.get("/bilan.json").json()
     assert doc["pharmacy"]["name"] == "Pharmacie de l'Étoile" and doc["score"] == latest_score(db)
     assert {p["id"] for p in doc["practices"]} >= {"SAV", "MDP"}
+    waiting = next(p for p in doc["practices"] if p["id"] == "RGPD")
+    assert waiting["score"] is None and waiting["state"] == "a_renseigner"  # nothing answered: no "0"
     assert all(a["owner"] for a in doc["actions"])
     r = client.get("/bilan.pdf")
     assert r.headers["content-type"] == "application/pdf"

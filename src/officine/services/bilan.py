@@ -37,6 +37,12 @@ def practice_state(measures: list[dict[str, Any]]) -> str:
     return "conforme"
 
 
+def shown_score(score: int | None, measures: list[dict[str, Any]]) -> int | None:
+    """No score while nothing was answered or observed yet: a "0" would read as a failure."""
+    waiting = all(m["verdict"] in ("needs_answer", "not_applicable") or _excepted(m) for m in measures)
+    return None if waiting else score
+
+
 def _excepted(measure: dict[str, Any]) -> bool:
     exception = measure.get("exception")
     return bool(exception and not exception.get("expired"))
@@ -66,7 +72,7 @@ def bilan_data(
             {
                 "id": p["id"],
                 "title": p["title"],
-                "score": p["score"],
+                "score": shown_score(p["score"], mine),
                 "state": practice_state(mine),
                 "counts": p["counts"],
             }

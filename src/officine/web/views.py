@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from officine.services.bilan import practice_state
+from officine.services.bilan import practice_state, shown_score
 
 # Better to worse, to say whether a measure progressed between two audits.
 GOODNESS = {"pass": 4, "not_applicable": 4, "warn": 3, "needs_answer": 2, "unknown": 1, "fail": 0}
@@ -52,14 +52,12 @@ def tiles(assessment: dict[str, Any], summaries: dict[str, str]) -> list[Tile]:
     result = []
     for p in assessment.get("practices", []):
         mine = [m for m in measures if m["practice"] == p["id"]]
-        # Nothing answered or observed yet: no score rather than a "0" that reads as failure.
-        waiting = all(m["verdict"] in ("needs_answer", "not_applicable") or excepted(m) for m in mine)
         result.append(
             Tile(
                 p["id"],
                 p["title"],
                 summaries.get(p["id"], ""),
-                None if waiting else p["score"],
+                shown_score(p["score"], mine),
                 practice_state(mine),
                 dict(p["counts"]),
                 sum(1 for m in mine if excepted(m)),
