@@ -36,7 +36,7 @@ def test_web_latency_benchmark_runs_and_reports(tmp_path: Path) -> None:
     report = json.loads(out.read_text(encoding="utf-8"))
     run = report["runs"][0]
     assert run["audits"] == 24 and run["snapshots"] == 48
-    assert set(run["pages"]) == {"home", "practice", "static_baseline"}
+    assert set(run["pages"]) == {"home", "practice", "history", "workstations", "static_baseline"}
     assert all(p["requests"] == 5 and p["p95_ms"] > 0 for p in run["pages"].values())
     assert run["pages"]["home"]["p50_vs_static"] > 0
 
