@@ -514,3 +514,20 @@ def test_changing_the_password_ends_other_sessions(db: Path) -> None:
     third = fresh(db)
     assert post(third, "/connexion", "/connexion", {"username": "marie", "password": PASSWORD}).status_code == 401
     assert post(third, "/connexion", "/connexion", {"username": "marie", "password": new_password}).status_code == 303
+
+
+def test_a_session_left_idle_ends_and_activity_keeps_it(db: Path) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from officine.services import accounts
+
+    store = Store(f"sqlite:///{db}")
+    signed_in(db)
+    start = datetime.now(UTC)
+    token = accounts.sign_in(store, "marie", PASSWORD, "test", now=start)
+    assert accounts.session_for(store, token, now=start + timedelta(minutes=20)) is not None
+    # Active at 20 min: the idle clock restarts, so 45 min after sign-in is still fine...
+    assert accounts.session_for(store, token, now=start + timedelta(minutes=45)) is not None
+    # ...but 31 minutes without a request ends it, for good.
+    assert accounts.session_for(store, token, now=start + timedelta(minutes=77)) is None
+    assert accounts.session_for(store, token, now=start + timedelta(minutes=78)) is None

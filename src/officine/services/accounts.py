@@ -25,6 +25,8 @@ LOCAL_WORDS = ["pharmacie", "officine", "pharma", "pharmacien", "admin", "motdep
 MAX_FAILURES = 5
 LOCK_WINDOW = timedelta(minutes=15)
 SESSION_LIFETIME = timedelta(hours=12)
+IDLE_TIMEOUT = timedelta(minutes=30)  # a dashboard left open on a counter PC closes itself
+IDLE_WRITE_EVERY = timedelta(minutes=1)
 
 _hasher = PasswordHasher()  # argon2id with the library's recommended parameters
 
@@ -149,6 +151,7 @@ def change_password(store: Store, user_id: int, current: str, new: str, confirm:
 
 
 def session_for(store: Store, token: str | None, now: datetime | None = None) -> SignedIn | None:
+    """The signed-in user of this cookie, or None when it is unknown, expired or left idle."""
     if not token:
         return None
     now = now or datetime.now(UTC)
@@ -156,7 +159,16 @@ def session_for(store: Store, token: str | None, now: datetime | None = None) ->
         row = session.get(WebSessionRow, _token_id(token))
         if row is None or _aware(row.expires_at) <= now:
             return None
-        return SignedIn(row.user_id, row.user.username, row.csrf_token)
+        seen = _aware(row.last_seen or row.created_at)
+        if seen + IDLE_TIMEOUT <= now:
+            session.delete(row)
+            session.commit()
+            return None
+        signed_in = SignedIn(row.user_id, row.user.username, row.csrf_token)
+        if now - seen >= IDLE_WRITE_EVERY:  # not one write per page view
+            row.last_seen = now
+            session.commit()
+        return signed_in
 
 
 def sign_out(store: Store, token: str | None) -> None:
