@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -58,3 +61,18 @@ def windows_envelope(
         "observations": observations,
     }
     return envelope(body)
+
+
+def officine(
+    *args: str, env: dict[str, str] | None = None, cwd: Path | None = None
+) -> subprocess.CompletedProcess[str]:
+    """The command as a person runs it: a new process, French messages on stderr, an exit code."""
+    return subprocess.run(
+        [sys.executable, "-m", "officine", *args],
+        capture_output=True,
+        text=True,
+        env={**os.environ, **(env or {})},
+        cwd=cwd,
+        timeout=120,
+        check=False,
+    )

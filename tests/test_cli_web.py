@@ -11,6 +11,7 @@ import sys
 import time
 from pathlib import Path
 
+from helpers import officine
 from web_helpers import csrf
 
 
@@ -21,13 +22,13 @@ def free_port() -> int:
 
 
 def test_serve_refuses_the_network_without_tls(tmp_path: Path) -> None:
-    proc = subprocess.run(
-        [sys.executable, "-m", "officine", "serve", "--hote", "0.0.0.0", "--port", str(free_port())],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-        env={**os.environ, "OFFICINE_DATABASE_URL": f"sqlite:///{tmp_path / 'x.db'}"},
+    proc = officine(
+        "serve",
+        "--hote",
+        "0.0.0.0",
+        "--port",
+        str(free_port()),
+        env={"OFFICINE_DATABASE_URL": f"sqlite:///{tmp_path / 'x.db'}"},
     )
     assert proc.returncode == 2
     assert "HTTPS" in proc.stderr and "Traceback" not in proc.stderr
@@ -86,13 +87,6 @@ def test_serve_on_a_busy_port_says_so_in_french(tmp_path: Path) -> None:
         busy.bind(("127.0.0.1", 0))
         busy.listen()
         port = busy.getsockname()[1]
-        proc = subprocess.run(
-            [sys.executable, "-m", "officine", "serve", "--port", str(port)],
-            capture_output=True,
-            text=True,
-            timeout=60,
-            check=False,
-            env={**os.environ, "OFFICINE_DATABASE_URL": f"sqlite:///{tmp_path / 'x.db'}"},
-        )
+        proc = officine("serve", "--port", str(port), env={"OFFICINE_DATABASE_URL": f"sqlite:///{tmp_path / 'x.db'}"})
     assert proc.returncode == 2
     assert "déjà utilisé" in proc.stderr and "Traceback" not in proc.stderr

@@ -6,11 +6,10 @@ from __future__ import annotations
 
 import hashlib
 import threading
-from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from functools import partial
+from functools import lru_cache
 from pathlib import PurePath
 from typing import Any
 
@@ -63,28 +62,15 @@ class GivenAnswer:
     proof: ProofInfo | None
 
 
-class _SnapshotCache:
-    """Re-deriving facts costs tens of milliseconds per snapshot; snapshots never change."""
-
-    def __init__(self, size: int = 64) -> None:
-        self._items: OrderedDict[str, Snapshot] = OrderedDict()
-        self._lock = threading.Lock()
-        self._size = size
-
-    def get(self, key: str, build: Callable[[], Snapshot]) -> Snapshot:
-        with self._lock:
-            if key in self._items:
-                self._items.move_to_end(key)
-                return self._items[key]
-        value = build()
-        with self._lock:
-            self._items[key] = value
-            while len(self._items) > self._size:
-                self._items.popitem(last=False)
-        return value
-
-
-_cache = _SnapshotCache()
+@lru_cache(maxsize=64)
+def _snapshot(store: Store, snapshot_id: str) -> Snapshot:
+    """A stored snapshot with its facts re-derived: tens of milliseconds, and snapshots never change."""
+    with Session(store.engine) as session:
+        row = session.execute(
+            select(SnapshotRow.document, SnapshotRow.packed).where(SnapshotRow.id == snapshot_id)
+        ).one()
+    document = store.snapshot_documents([(snapshot_id, row.document, row.packed)])[snapshot_id]
+    return snapshots_mod.reanalyse(snapshots_mod.parse(document, PurePath("base")))
 
 
 class Pharmacy:
@@ -114,17 +100,19 @@ class Pharmacy:
             latest.created_at > now - REFRESH_AFTER and latest.assessment.get("evaluated_on") == now.date().isoformat()
         )
         checked = self._checked_at is not None and self._checked_at > now - REFRESH_AFTER
-        if (fresh or checked or not self.has_snapshots()) and self._covers_latest(latest):
+        newest = self._latest_snapshot_ids()
+        if (fresh or checked or not newest) and self._covers(latest, newest):
             return latest
         self.reassess(now=now)
         self._checked_at = now
         return self.latest_audit()
 
-    def _covers_latest(self, audit: CurrentAudit) -> bool:
+    @staticmethod
+    def _covers(audit: CurrentAudit, newest: list[str]) -> bool:
         """Whether an audit judged the newest snapshot of every workstation (a command-line audit
         of one machine does not: the dashboard then re-judges the whole pharmacy)."""
         judged = {h.get("snapshot_id") for h in audit.assessment.get("hosts", [])}
-        return judged >= set(self._latest_snapshot_ids())
+        return judged >= set(newest)
 
     def _latest_snapshot_ids(self) -> list[str]:
         with Session(self.store.engine) as session:
@@ -136,26 +124,26 @@ class Pharmacy:
 
     def latest_snapshots(self) -> list[Snapshot]:
         """The newest snapshot of each workstation, facts re-derived from its observations."""
-        with Session(self.store.engine) as session:
-            ids = list(session.scalars(_newest_per_host(SnapshotRow.id)))
         snaps: dict[str, Snapshot] = {}
-        for sid in ids:
-            snap = _cache.get(sid, partial(self._load_snapshot, sid))
+        for sid in self._latest_snapshot_ids():
+            snap = _snapshot(self.store, sid)
             snaps.setdefault(str(snap.host.get("machine_id_sha256") or snap.hostname), snap)
         return list(snaps.values())
 
+    def _current_answers(self, session: Session) -> tuple[list[AnswerRow], dict[int, ProofInfo]]:
+        """The latest answer to each question (answers are append-only) and their proofs."""
+        latest_ids = select(func.max(AnswerRow.id)).group_by(AnswerRow.question_id)
+        rows = list(session.scalars(select(AnswerRow).where(AnswerRow.id.in_(latest_ids))))
+        proofs = session.execute(
+            select(ProofRow.id, ProofRow.filename, ProofRow.size, ProofRow.uploaded_by, ProofRow.uploaded_at).where(
+                ProofRow.id.in_([r.proof_id for r in rows if r.proof_id])
+            )
+        ).all()
+        return rows, {p.id: ProofInfo(p.id, p.filename, p.size, p.uploaded_by, _aware(p.uploaded_at)) for p in proofs}
+
     def answers(self) -> Answers:
         with Session(self.store.engine) as session:
-            latest_ids = select(func.max(AnswerRow.id)).group_by(AnswerRow.question_id)
-            rows = session.scalars(select(AnswerRow).where(AnswerRow.id.in_(latest_ids))).all()
-            proofs = {
-                p.id: p.filename
-                for p in session.execute(
-                    select(ProofRow.id, ProofRow.filename).where(
-                        ProofRow.id.in_([r.proof_id for r in rows if r.proof_id])
-                    )
-                ).all()
-            }
+            rows, proofs = self._current_answers(session)
             exceptions = self._active_exceptions(session)
         questions = self._questions()
         values: dict[str, str] = {}
@@ -165,8 +153,9 @@ class Pharmacy:
             if question is None or r.value not in {c.value for c in question.choices}:
                 continue  # the catalogue changed since: the question is asked again
             values[r.question_id] = r.value
+            proof = proofs.get(r.proof_id) if r.proof_id else None
             origins[r.question_id] = AnswerOrigin(
-                r.answered_by, _aware(r.answered_at), proofs.get(r.proof_id) if r.proof_id else None
+                r.answered_by, _aware(r.answered_at), proof.filename if proof else None
             )
         usb = self._approved_usb()
         return Answers(
@@ -187,30 +176,18 @@ class Pharmacy:
 
     def given_answers(self) -> dict[str, GivenAnswer]:
         with Session(self.store.engine) as session:
-            latest_ids = select(func.max(AnswerRow.id)).group_by(AnswerRow.question_id)
-            rows = session.scalars(select(AnswerRow).where(AnswerRow.id.in_(latest_ids))).all()
-            result = {}
-            for r in rows:
-                proof = None
-                if r.proof_id:
-                    p = session.get(ProofRow, r.proof_id)
-                    if p is not None:
-                        proof = ProofInfo(p.id, p.filename, p.size, p.uploaded_by, _aware(p.uploaded_at))
-                result[r.question_id] = GivenAnswer(r.question_id, r.value, r.answered_by, _aware(r.answered_at), proof)
-            return result
+            rows, proofs = self._current_answers(session)
+        return {
+            r.question_id: GivenAnswer(
+                r.question_id, r.value, r.answered_by, _aware(r.answered_at), proofs.get(r.proof_id or 0)
+            )
+            for r in rows
+        }
 
     def proof(self, proof_id: int) -> tuple[str, str, bytes] | None:
         with Session(self.store.engine) as session:
             p = session.get(ProofRow, proof_id)
             return None if p is None else (p.filename, p.content_type, p.data)
-
-    def _load_snapshot(self, snapshot_id: str) -> Snapshot:
-        """Read only on a cache miss: the document of a snapshot never changes."""
-        with Session(self.store.engine) as session:
-            row = session.execute(
-                select(SnapshotRow.document, SnapshotRow.packed).where(SnapshotRow.id == snapshot_id)
-            ).one()
-        return _from_document(self.store.snapshot_documents([(snapshot_id, row.document, row.packed)])[snapshot_id])
 
     def _active_exceptions(self, session: Session) -> dict[str, AcceptedException]:
         rows = session.scalars(
@@ -235,7 +212,7 @@ class Pharmacy:
 
         answers = self.answers()
         k = self.knowledge
-        site = {**answers.site_facts(), **site_facts(self.store.url, now=now)}
+        site = {**answers.site_facts(), **site_facts(store=self.store, now=now)}
         assessment = evaluate(k.catalogue, snapshots, answers, k.checks, k.messages, load_reference(), now.date(), site)
         return assessment, answers
 
@@ -396,10 +373,6 @@ def _newest_per_host(*columns: Any) -> Any:
         .join(HostRow, (SnapshotRow.host_id == HostRow.id) & (SnapshotRow.collected_at == HostRow.last_seen))
         .order_by(HostRow.id)
     )
-
-
-def _from_document(document: dict[str, Any]) -> Snapshot:
-    return snapshots_mod.reanalyse(snapshots_mod.parse(document, PurePath("base")))
 
 
 def _merge(latest: list[Snapshot], extra: list[Snapshot]) -> list[Snapshot]:

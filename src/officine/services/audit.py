@@ -100,24 +100,29 @@ def run_audit(
     today: datetime | None = None,
 ) -> AuditResult:
     knowledge = load_knowledge()
-    # Read every input first: bad input must change nothing.
-    if answers_path:
-        answers = load_answers(answers_path, knowledge.catalogue)
-    elif save:
-        from officine.services.assessments import Pharmacy  # noqa: PLC0415
-        from officine.store import Store  # noqa: PLC0415
-
-        answers = Pharmacy(Store(store_url), knowledge).answers()  # given on the dashboard
-    else:
-        answers = Answers()
+    # Read every input first: bad input must change nothing (not even create the database).
+    from_file = load_answers(answers_path, knowledge.catalogue) if answers_path else None
     if from_files:
         snaps = [snapshots_mod.reanalyse(snapshots_mod.load(p)) for p in from_files]
     else:
         snaps = [collect_local(root, progress)]
+    store = None
+    if save:
+        from officine.store import Store  # noqa: PLC0415 - the database is only opened when needed
+
+        store = Store(store_url)
+    if from_file is not None:
+        answers = from_file
+    elif store is not None:
+        from officine.services.assessments import Pharmacy  # noqa: PLC0415
+
+        answers = Pharmacy(store, knowledge).answers()  # given on the dashboard
+    else:
+        answers = Answers()
     now = today or datetime.now(UTC)
     from officine.services.backup import site_facts  # noqa: PLC0415 - opens the store only with a plan
 
-    site = {**answers.site_facts(), **site_facts(store_url, now=now)}
+    site = {**answers.site_facts(), **site_facts(store_url, now=now, store=store)}
     assessment = evaluate(
         knowledge.catalogue,
         snaps,
@@ -129,10 +134,7 @@ def run_audit(
         site,
     )
     audit_id = None
-    if save:
-        from officine.store import Store  # noqa: PLC0415 - the database is only opened when needed
-
-        store = Store(store_url)
+    if store is not None:
         audit_id = store.record_audit([s.to_json() for s in snaps], assessment.to_json(), answers_json(answers))
     return AuditResult(assessment, snaps, answers, audit_id)
 

@@ -8,7 +8,7 @@ import sys
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
@@ -28,6 +28,9 @@ from officine.backup.state import SIGHTING_WINDOW, build_state
 from officine.errors import UserError
 from officine.facts import Fact
 from officine.paths import config_dir
+
+if TYPE_CHECKING:
+    from officine.store import Store
 
 BACKUP_MEASURES = ("SAV-01", "SAV-02", "SAV-03", "SAV-04", "SAV-05", "SAV-06")
 
@@ -171,9 +174,13 @@ def remove_destination(dest_id: str, plan_path: Path | None = None) -> None:
 
 # -- facts for the audit ----------------------------------------------------------------------------
 def site_facts(
-    store_url: str | None = None, plan_path: Path | None = None, now: datetime | None = None
+    store_url: str | None = None,
+    plan_path: Path | None = None,
+    now: datetime | None = None,
+    store: Store | None = None,
 ) -> dict[str, Fact]:
-    """Backup facts for evaluate(). Without a plan, nothing is opened and the facts say so."""
+    """Backup facts for evaluate(). Without a plan, nothing is opened and the facts say so;
+    a caller that already holds the store passes it rather than opening a second one."""
     path = plan_path or default_plan_path()
     now = now or datetime.now(UTC)
     if not path.exists():
@@ -181,7 +188,7 @@ def site_facts(
     from officine.store import Store  # noqa: PLC0415
 
     plan = load_plan(path)
-    records = BackupRecords(Store(store_url))
+    records = BackupRecords(store or Store(store_url))
     since = now - SIGHTING_WINDOW
     return build_state(
         plan,

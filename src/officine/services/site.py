@@ -88,11 +88,10 @@ def invalid(exc: ValidationError, what: str) -> UserError:
     """The first problem of a form, in French, naming the field."""
     err = exc.errors()[0]
     field = FIELD_LABELS.get(str(err["loc"][-1]), str(err["loc"][-1])) if err["loc"] else what
-    msg = str(err["msg"]).removeprefix("Value error, ")
-    if err["type"] == "string_too_short":
-        msg = "trop court ou vide"
-    elif err["type"] == "string_too_long":
-        msg = "trop long"
+    # Our validators word their own French reason; pydantic's other messages are English.
+    msg = {"string_too_short": "trop court ou vide", "string_too_long": "trop long"}.get(
+        err["type"], str(err["msg"]).removeprefix("Value error, ") if err["type"] == "value_error" else "valeur refusée"
+    )
     return UserError(f"{what} : champ « {field} » invalide ({msg}). Rien n'a été enregistré.")
 
 
