@@ -571,3 +571,38 @@ def _script(tmp_path: Path, all_steps: bool = False) -> Path:
     body = _answers([s.id for s in steps()]) if all_steps else "  debrancher: fait\n  laisser_allume: fait\n"
     script.write_text("steps:\n" + body, encoding="utf-8")
     return script
+
+
+def test_deleting_the_breach_register_is_seen() -> None:
+    record(Breach(discovered_at=datetime.now(UTC), nature="Rançongiciel", notified=True), "Mme Martin")
+    assert officine("incident", "verify").returncode == 0
+    (Path(os.environ["OFFICINE_DATA_DIR"]) / "registre-violations.jsonl").unlink()
+    proc = officine("incident", "verify")
+    assert proc.returncode == 1 and "registre des violations" in proc.stdout and "supprimé" in proc.stdout
+
+
+def test_two_people_recording_breaches_at_once_get_distinct_numbers() -> None:
+    script = (
+        "from datetime import UTC, datetime\nfrom officine.incident.breach import Breach\n"
+        "from officine.incident.register import record\n"
+        "for i in range(5):\n"
+        "    record(Breach(discovered_at=datetime.now(UTC), nature='perte', notified=True), 'poste')\n"
+    )
+    procs = [subprocess.Popen([sys.executable, "-c", script]) for _ in range(2)]
+    assert [p.wait(timeout=120) for p in procs] == [0, 0]
+    assert [b.id for b in list_breaches()] == list(range(1, 11))
+
+
+@needs_root
+def test_opening_an_incident_on_a_full_disk_leaves_no_half_incident(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with mounted(tmp_path / "donnees", "-t", "tmpfs", "-o", "size=64k", "tmpfs") as data:
+        monkeypatch.setenv("OFFICINE_DATA_DIR", str(data))
+        (data / "incidents").mkdir()
+        with (data / "remplissage").open("wb", buffering=0) as fh, contextlib.suppress(OSError):
+            while True:
+                fh.write(b"\0" * 4096)
+        with pytest.raises(UserError, match="le disque est plein"):
+            open_incident("Marie", "rançon affichée")
+        assert list((data / "incidents").iterdir()) == []

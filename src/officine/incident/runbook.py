@@ -12,6 +12,7 @@ Every function takes an optional `anchor` (default: the officine database).
 
 from __future__ import annotations
 
+from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import cache
@@ -142,7 +143,16 @@ def open_incident(actor: str, summary: str = "", now: datetime | None = None, an
         except OSError as exc:
             raise UserError(f"Impossible de créer le dossier de l'incident {folder} : {exc.strerror or exc}.") from exc
     incident = Incident(folder, anchor)
-    incident.record(actor, OPENED, summary=summary)
+    try:
+        incident.record(actor, OPENED, summary=summary)
+    except UserError:
+        # Nothing was written (full disk…): leave no folder that would read as an incident
+        # without its opening entry.
+        with suppress(OSError):
+            if incident.journal.path.exists() and incident.journal.path.stat().st_size == 0:
+                incident.journal.path.unlink()
+            folder.rmdir()
+        raise
     return incident
 
 

@@ -167,6 +167,13 @@ class _Checker:
                 )
             else:
                 self.add("emptied", ALTERED, f"le journal a été vidé (l'ancre compte {self.anchor_head} entrée(s))")
+        elif self.announced:
+            self.add(
+                "interrupted",
+                UNPROVEN,
+                "journal vide : sa première écriture a été annoncée mais jamais confirmée (écriture interrompue, "
+                "ou journal vidé avant sa confirmation)",
+            )
         elif self.opening is not None:
             what = "absent" if self.data is None else "vide"
             self.add("no_opening", ALTERED, f"journal {what} : l'incident n'a pas d'entrée d'ouverture")
