@@ -606,3 +606,15 @@ def test_opening_an_incident_on_a_full_disk_leaves_no_half_incident(
         with pytest.raises(UserError, match="le disque est plein"):
             open_incident("Marie", "rançon affichée")
         assert list((data / "incidents").iterdir()) == []
+
+
+def test_damaged_database_never_stops_the_journal_and_verify_says_the_end_is_unproven(tmp_path: Path) -> None:
+    db = Path(os.environ["OFFICINE_DATA_DIR"]) / "officine.db"
+    db.parent.mkdir(parents=True, exist_ok=True)
+    db.write_bytes(b"ceci n'est pas une base SQLite" * 100)
+    proc = officine("incident", "start", "--script", str(_script(tmp_path)), "--par", "Marie")
+    assert proc.returncode == 0, proc.stderr
+    assert "pas dans son ancre" in proc.stdout
+    assert _steps_done() == [("step_done", "debrancher"), ("step_done", "laisser_allume")]
+    proc = officine("incident", "verify")
+    assert proc.returncode == 1 and "NON PROUVÉ" in proc.stdout and "ancre inaccessible" in proc.stdout

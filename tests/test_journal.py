@@ -18,6 +18,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from sqlalchemy import update
 from sqlalchemy.orm import Session
 
@@ -401,3 +403,63 @@ def test_full_disk_adds_nothing_and_loses_nothing(tmp_path: Path, anchor: StoreA
         j.append("Mme Martin", "note", {"note": "après"})
         result = j.verify()
         assert result.ok and [e["details"]["note"] for e in result.entries] == ["avant", "après"]
+
+
+# -- any edit of the bytes is seen, or changes nothing ----------------------------------------------
+@pytest.fixture(scope="module")
+def sealed(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, bytes, list[Any]]:
+    """An anchored journal of six entries: its bytes and its anchor rows, read once."""
+    folder = tmp_path_factory.mktemp("scelle")
+    anchor = StoreAnchor(url=f"sqlite:///{folder / 'ancre.db'}")
+    j = Journal(folder / "journal.jsonl", KEY, anchor)
+    for i in range(6):
+        j.append(f"personne {i}", "note", {"note": f"geste {i}", "n": i})
+    return j.path, j.path.read_bytes(), anchor.rows(KEY)
+
+
+def _mutate(data: bytes, kind: str, a: int, b: int, byte: int) -> bytes:
+    lines = data.splitlines(keepends=True)
+    i, k = a % len(lines), b % len(lines)
+    if kind == "delete":
+        return b"".join(lines[:i] + lines[i + 1 :])
+    if kind == "swap":
+        lines[i], lines[k] = lines[k], lines[i]
+        return b"".join(lines)
+    if kind == "duplicate":
+        return b"".join(lines[: i + 1] + [lines[i]] + lines[i + 1 :])
+    if kind == "truncate":
+        return data[: a % len(data)]
+    if kind == "flip":
+        pos = a % len(data)
+        return data[:pos] + bytes([data[pos] ^ (byte or 1)]) + data[pos + 1 :]
+    return data[: a % len(data)] + bytes([byte]) + data[a % len(data) :]  # insert
+
+
+def _content(data: bytes) -> list[str]:
+    from officine.incident.chain import parse
+
+    return sorted(json.dumps(e, sort_keys=True) for e in (parse(raw) for raw in data.split(b"\n")) if e)
+
+
+@given(
+    kind=st.sampled_from(["delete", "swap", "duplicate", "truncate", "flip", "insert"]),
+    a=st.integers(min_value=0, max_value=10_000),
+    b=st.integers(min_value=0, max_value=10_000),
+    byte=st.integers(min_value=0, max_value=255),
+)
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+def test_any_edit_of_the_bytes_is_seen_or_changes_nothing(
+    sealed: tuple[Path, bytes, list[Any]], kind: str, a: int, b: int, byte: int
+) -> None:
+    path, original, rows = sealed
+    edited = _mutate(original, kind, a, b, byte)
+    path.write_bytes(edited)
+    try:
+        result = verify(path, rows)  # never raises, whatever the bytes
+    finally:
+        path.write_bytes(original)
+    if result.ok:
+        # Only an edit that leaves every entry as it was may pass (a space turned into a tab…).
+        assert _content(edited) == _content(original), [p.message for p in result.problems]
+    else:
+        assert result.findings and all(p.message for p in result.findings)

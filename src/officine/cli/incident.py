@@ -69,9 +69,15 @@ def _actor(by: str | None) -> str:
     return f"compte {account} (nom non indiqué : utilisez --par)"
 
 
+_shown: set[str] = set()
+
+
 def _warn(warnings: list[str]) -> None:
+    """Each warning once per command, however many entries it concerns."""
     for text in dict.fromkeys(warnings):
-        out.print(f"[yellow]Attention :[/yellow] {escape(text)}")
+        if text not in _shown:
+            _shown.add(text)
+            out.print(f"[yellow]Attention :[/yellow] {escape(text)}")
 
 
 def _show_step(step: Any, contacts: dict[str, Any]) -> None:

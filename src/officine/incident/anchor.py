@@ -80,6 +80,8 @@ class StoreAnchor:
                 self._store = Store(self._url)
             except UserError as exc:
                 raise AnchorUnavailable(exc.message) from exc
+            except SQLAlchemyError as exc:  # a damaged database file
+                raise AnchorUnavailable(f"base de données abîmée ({type(exc).__name__})") from exc
         return self._store.engine
 
     def rows(self, journal: str) -> list[AnchorRow]:
