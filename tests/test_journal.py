@@ -426,7 +426,7 @@ def _mutate(data: bytes, kind: str, a: int, b: int, byte: int) -> bytes:
         lines[i], lines[k] = lines[k], lines[i]
         return b"".join(lines)
     if kind == "duplicate":
-        return b"".join(lines[: i + 1] + [lines[i]] + lines[i + 1 :])
+        return b"".join([*lines[: i + 1], lines[i], *lines[i + 1 :]])
     if kind == "truncate":
         return data[: a % len(data)]
     if kind == "flip":
