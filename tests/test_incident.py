@@ -35,8 +35,9 @@ ROOT = Path(__file__).parents[1]
 def officine(
     *args: str, env: dict[str, str] | None = None, stdin: int | None = None
 ) -> subprocess.CompletedProcess[str]:
-    """The command in a new process, with wide lines (so that numbers are never wrapped)."""
-    return subprocess.run(
+    """The command in a new process. Its output is read as one line of words: messages that
+    name long temporary paths wrap, and a sentence must not depend on where."""
+    proc = subprocess.run(
         [sys.executable, "-m", "officine", *args],
         capture_output=True,
         text=True,
@@ -45,6 +46,8 @@ def officine(
         stdin=stdin,
         env={**(env or os.environ), "COLUMNS": "200"},
     )
+    proc.stdout, proc.stderr = " ".join(proc.stdout.split()), " ".join(proc.stderr.split())
+    return proc
 
 
 # -- 72 hours and the register ------------------------------------------------------------------
@@ -618,3 +621,18 @@ def test_damaged_database_never_stops_the_journal_and_verify_says_the_end_is_unp
     assert _steps_done() == [("step_done", "debrancher"), ("step_done", "laisser_allume")]
     proc = officine("incident", "verify")
     assert proc.returncode == 1 and "NON PROUVÉ" in proc.stdout and "ancre inaccessible" in proc.stdout
+
+
+@needs_root
+def test_read_only_data_disk_is_said_in_french_and_changes_nothing(tmp_path: Path) -> None:
+    data = tmp_path / "donnees"
+    env = {**os.environ, "OFFICINE_DATA_DIR": str(data), "OFFICINE_DATABASE_URL": f"sqlite:///{tmp_path / 'b.db'}"}
+    assert officine("incident", "start", "--script", str(_script(tmp_path)), "--par", "Marie", env=env).returncode == 0
+    journal = next(data.glob("incidents/*/journal.jsonl"))
+    before = journal.read_bytes()
+    with mounted(tmp_path / "vue", "--bind", str(data)) as view:
+        subprocess.run(["mount", "-o", "remount,bind,ro", str(view)], check=True)
+        proc = officine("incident", "close", "--par", "Marie", env={**env, "OFFICINE_DATA_DIR": str(view)})
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    assert "lecture seule" in proc.stderr and "Rien n'y a été ajouté" in proc.stderr
+    assert journal.read_bytes() == before

@@ -38,7 +38,10 @@ def link_state(name: str) -> list[tuple[str, tuple[str, ...], str]]:
 
 
 def officine_in(name: str, *args: str) -> subprocess.CompletedProcess[str]:
-    return ns(name, sys.executable, "-m", "officine", *args)
+    """The command inside the namespace; its output read as one line of words (wrapping aside)."""
+    proc = ns(name, "env", "COLUMNS=200", sys.executable, "-m", "officine", *args)
+    proc.stdout, proc.stderr = " ".join(proc.stdout.split()), " ".join(proc.stderr.split())
+    return proc
 
 
 def test_isolate_then_reconnect_restores_exactly_the_prior_state(pair: tuple[str, str]) -> None:

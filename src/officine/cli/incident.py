@@ -134,25 +134,26 @@ def _read_script(script: Path) -> dict[str, Any]:
 def _ask(step: Any) -> str:
     """The reply to one step: fait / passe / quitter, or oui / non for a question. A typo is asked again."""
     if step.kind == "question":
-        prompt, replies = (
-            f"{step.title} [o = oui · n = non · p = je ne sais pas encore · q = reprendre plus tard] ",
-            (QUESTION_REPLIES),
-        )
+        prompt = f"{step.title} [o = oui · n = non · p = je ne sais pas encore · q = reprendre plus tard] "
+        replies = QUESTION_REPLIES
         hint = "tapez o (oui), n (non), p (je ne sais pas encore) ou q (reprendre plus tard)"
     else:
-        prompt, replies = (
-            "C'est fait ? [o = oui, c'est fait · p = passer pour l'instant · q = reprendre plus tard] ",
-            (ACTION_REPLIES),
-        )
+        prompt = "C'est fait ? [o = oui, c'est fait · p = passer pour l'instant · q = reprendre plus tard] "
+        replies = ACTION_REPLIES
         hint = "tapez o (c'est fait), p (passer pour l'instant) ou q (reprendre plus tard)"
     while True:
-        try:
-            reply = input(prompt).strip().lower()
-        except EOFError:
-            return "quitter"
+        reply = _input(prompt, "q").lower()
         if reply in replies:
             return replies[reply]
         out.print(f"Réponse non comprise : {hint}. Rien n'a été noté pour cette étape.")
+
+
+def _input(prompt: str, at_end: str) -> str:
+    """A line typed by the person; `at_end` when the input is closed (Ctrl-D, a closed pipe)."""
+    try:
+        return input(prompt).strip()
+    except EOFError:
+        return at_end
 
 
 @app.command("start")
@@ -199,8 +200,8 @@ def start(
             if reply == "quitter":
                 out.print("Reprenez avec « officine incident start » : les étapes faites sont gardées.")
                 return
-            if reply in ("fait", "oui"):
-                note = input("Note (facultatif) : ").strip() if step.kind == "action" else ""
+            if reply == "fait":
+                note = _input("Note (facultatif) : ", "")
         if reply == "passe":
             appended = incident.record(actor, STEP_SKIPPED, step=step.id, note=note)
             out.print("  → noté : passé (vous pourrez y revenir)")
