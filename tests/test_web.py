@@ -211,9 +211,9 @@ def test_contacts_reach_the_incident_assistant(db: Path) -> None:
         },
     )
     assert r.status_code == 303
-    from officine.incident.runbook import load_contacts
+    from officine.incident.contacts import Contact, load_contacts
 
-    assert load_contacts()["prestataire"] == {"name": "InfoPharma", "phone": "04 00 00 00 01"}
+    assert load_contacts()["prestataire"] == Contact(name="InfoPharma", phone="04 00 00 00 01")
     page = client.get("/parametres").text
     assert 'value="Marie Curie"' in page and 'value="/srv/lgo"' in page and 'value="690000001"' in page
     with Session(Store(f"sqlite:///{db}").engine) as session:

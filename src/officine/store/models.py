@@ -228,3 +228,21 @@ class ExceptionRow(Base):
     recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     withdrawn_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     withdrawn_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
+
+
+class JournalAnchorRow(Base):
+    """The head of a hash-chained journal, written outside the journal file at each append.
+
+    One row per entry: announced before the file is written, marked written once it is on
+    disk (abandoned when the write failed), so that a crash between the two is told apart
+    from an entry added by someone who cannot write here."""
+
+    __tablename__ = "journal_anchors"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    journal: Mapped[str] = mapped_column(String(200))
+    seq: Mapped[int] = mapped_column(Integer)
+    hash: Mapped[str] = mapped_column(String(64))
+    state: Mapped[str] = mapped_column(String(12))  # announced, written, abandoned
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+    __table_args__ = (Index("ix_journal_anchors_journal_seq", "journal", "seq"),)

@@ -376,10 +376,10 @@ async def save_settings(request: Request) -> Response:
     first_run = site.load_profile(web.store) is None
     try:
         profile = site.parse_profile(values)
+        site.save_profile(web.store, profile, user.username)  # refused whole if contacts.yaml cannot be written
     except UserError as exc:
         # Show back exactly what was typed: nothing the user entered is lost.
         return _settings_page(web, request, user, site.load_profile(web.store), error=exc.message, form=values)
-    site.save_profile(web.store, profile, user.username)
     if web.pharmacy.has_snapshots():
         web.pharmacy.reassess()  # the declared USB devices change AMO-01
     return RedirectResponse("/?ok=profile_saved" if not first_run else "/postes?ok=profile_saved", 303)
