@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from officine.checks.base import CheckContext, Outcome, check, fail, passed, unknown, warn
+from officine.catalogue.model import Verdict
+from officine.checks.base import CheckContext, Outcome, check, fail, finding, passed, unknown, warn, worst
 from officine.facts import FactStatus
 
 STRONG_LENGTH = 12  # CNIL 2022-100 case 1 example; MonAideCyber
@@ -47,7 +48,7 @@ def no_empty_password(ctx: CheckContext) -> Outcome:
         )
     accounts = fact.value.get("accounts") or []
     if accounts:
-        return fail("empty_password", accounts=", ".join(accounts))
+        return worst([finding(Verdict.fail, "empty_password", a, accounts=a) for a in accounts])
     return ctx.with_answer(passed("no_empty_password", checked=fact.value.get("checked")))
 
 

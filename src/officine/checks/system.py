@@ -5,14 +5,19 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
+from officine.catalogue.model import Verdict
 from officine.checks.base import (
+    COMBINED_RANK,
     CheckContext,
+    Finding,
     Outcome,
     check,
     fail,
+    finding,
     passed,
     unknown,
     warn,
+    worst,
 )
 from officine.facts import FactStatus
 
@@ -100,11 +105,14 @@ def supported_os(ctx: CheckContext) -> Outcome:
 @check(
     "MAJ-02",
     reasons=(
-        "up_to_date_auto",
+        "automatic_on",
+        "automatic_off",
+        "up_to_date",
         "up_to_date_manual",
         "security_pending_auto",
         "security_pending",
         "lists_stale",
+        "lists_undated",
         "no_package_lists",
         "windows_recent",
         "windows_recent_manual",
@@ -120,36 +128,59 @@ def patches(ctx: CheckContext) -> Outcome:
         return _windows_patches(ctx)
     if ctx.optional("updates.macos") is not None:
         return _macos_patches(ctx)
-    lists = ctx.fact("updates.lists_refreshed")
-    auto = ctx.fact("updates.automatic")
-    enabled = bool(auto.get("enabled"))
-    if not lists.get("index_files"):
-        return fail("no_package_lists")
-    refreshed = lists.get("refreshed_at")
-    age = (
-        ctx.collected_at - datetime.fromtimestamp(refreshed, ctx.collected_at.tzinfo)
-        if isinstance(refreshed, int | float)
-        else None
+    return worst(_linux_patches(ctx))
+
+
+def _automatic_settings(value: dict[str, Any]) -> str:
+    """What keeps automatic updates off, in the configuration's own words."""
+    if value.get("why"):
+        return str(value["why"])
+    settings = (
+        ("APT::Periodic::Unattended-Upgrade", value.get("unattended_upgrade")),
+        ("APT::Periodic::Update-Package-Lists", value.get("update_package_lists")),
+        ("apt-daily-upgrade.timer", value.get("timer")),
     )
-    if age is None or age > LISTS_STALE:
-        days = age.days if age is not None else "?"
-        return fail("lists_stale", days=days, automatic="oui" if enabled else "non")
-    pending = ctx.fact("updates.pending")
-    security, total = int(pending.get("security_count", 0)), int(pending.get("count", 0))
-    packages = ", ".join(pending.get("security_packages") or [])
-    if security:
-        if enabled and age <= LISTS_FRESH:
-            return warn("security_pending_auto", security=security, packages=packages, total=total)
-        return fail(
-            "security_pending",
-            security=security,
-            packages=packages,
-            total=total,
-            automatic="oui" if enabled else "non",
+    return ", ".join(f"{name} = {setting}" for name, setting in settings if setting is not None) or "?"
+
+
+def _linux_patches(ctx: CheckContext) -> list[Finding]:
+    """Three findings, each on its own: automatic updates, freshness of the package lists, pending
+    security updates. Automatic updates turned off is said even when the rest cannot be observed."""
+    findings: list[Finding] = []
+    auto = ctx.optional("updates.automatic")
+    enabled = None
+    if auto is None or auto.status is not FactStatus.observed:
+        findings.append(ctx.unobserved("updates.automatic", "automatic"))
+    else:
+        enabled = bool(auto.value.get("enabled"))
+        findings.append(
+            finding(Verdict.passed, "automatic_on", "automatic", mechanism=auto.value.get("mechanism"))
+            if enabled
+            else finding(Verdict.warn, "automatic_off", "automatic", mechanism=_automatic_settings(auto.value))
         )
-    if enabled:
-        return passed("up_to_date_auto", total=total, days=age.days)
-    return warn("up_to_date_manual", total=total, days=age.days)
+    lists = ctx.optional("updates.lists_refreshed")
+    if lists is None or lists.status is not FactStatus.observed:
+        return [*findings, ctx.unobserved("updates.lists_refreshed", "lists")]
+    if not lists.value.get("index_files"):
+        return [*findings, finding(Verdict.fail, "no_package_lists", "lists")]
+    refreshed = lists.value.get("refreshed_at")
+    if not isinstance(refreshed, int | float):
+        return [*findings, finding(Verdict.unknown, "lists_undated", "lists")]
+    age = ctx.collected_at - datetime.fromtimestamp(refreshed, ctx.collected_at.tzinfo)
+    if age > LISTS_STALE:
+        return [*findings, finding(Verdict.fail, "lists_stale", "lists", days=age.days)]
+    pending = ctx.optional("updates.pending")
+    if pending is None or pending.status is not FactStatus.observed:
+        return [*findings, ctx.unobserved("updates.pending", "pending")]
+    security, total = int(pending.value.get("security_count", 0)), int(pending.value.get("count", 0))
+    packages = ", ".join(pending.value.get("security_packages") or [])
+    if not security:
+        return [*findings, finding(Verdict.passed, "up_to_date", "pending", total=total, days=max(age.days, 0))]
+    if enabled and age <= LISTS_FRESH:
+        found = finding(Verdict.warn, "security_pending_auto", "pending", security=security, packages=packages)
+    else:
+        found = finding(Verdict.fail, "security_pending", "pending", security=security, packages=packages)
+    return [*findings, found]
 
 
 WINDOWS_MONTHLY = timedelta(days=35)  # Patch Tuesday every month, with a few days' grace
@@ -232,6 +263,7 @@ def _judge_antivirus(ctx: CheckContext, product: dict[str, Any]) -> Outcome:
         "signatures_aging",
         "state_unverified",
         "active_up_to_date",
+        "standby",
     ),
 )
 def antivirus(ctx: CheckContext) -> Outcome:
@@ -239,7 +271,7 @@ def antivirus(ctx: CheckContext) -> Outcome:
     products = value.get("products") or []
     if not products:
         return fail("no_antivirus")
-    outcomes = [_judge_antivirus(ctx, p) for p in products]
+    judged = [(str(p.get("name")), _judge_antivirus(ctx, p)) for p in products]
     order = [
         "active_up_to_date",
         "signatures_aging",
@@ -249,7 +281,18 @@ def antivirus(ctx: CheckContext) -> Outcome:
         "signatures_old",
         "not_running",
     ]
-    return min(outcomes, key=lambda o: order.index(o.reason))  # the best-protected product counts
+    # One real-time engine is enough (a second one is put in retreat by design, as Windows does with
+    # Defender beside another antivirus): the best-protected product decides the measure, and every
+    # product is listed.
+    best_name, best = min(judged, key=lambda j: order.index(j[1].reason))
+    protects = best.verdict in (Verdict.passed, Verdict.warn)
+    findings = [
+        finding(Verdict.not_applicable, "standby", name, product=name, active=best_name)
+        if protects and name != best_name and COMBINED_RANK[o.verdict] > COMBINED_RANK[best.verdict]
+        else Finding(o.verdict, o.reason, o.values, name)
+        for name, o in judged
+    ]
+    return Outcome(best.verdict, best.reason, best.values, findings=tuple(findings))
 
 
 @check("POS-02", reasons=("inbound_blocked", "inbound_open", "no_firewall"))
@@ -263,26 +306,41 @@ def firewall(ctx: CheckContext) -> Outcome:
     return fail("inbound_open", engine=value.get("engine"), where=where)
 
 
-@check("POS-03", reasons=("encrypted", "not_encrypted"))
+@check("POS-03", reasons=("encrypted", "not_encrypted", "no_volume"))
 def disk_encryption(ctx: CheckContext) -> Outcome:
     volumes = ctx.fact("disk.encryption").get("volumes") or []
-    clear = [v for v in volumes if not v.get("encrypted")]
-    if clear:
-        return fail("not_encrypted", volumes=", ".join(f"{v['mount']} ({v.get('device')})" for v in clear))
-    return passed("encrypted", volumes=", ".join(f"{v['mount']} ({v.get('scheme')})" for v in volumes))
+    if not volumes:
+        return unknown("no_volume")
+    return worst(
+        [
+            finding(Verdict.passed, "encrypted", v["mount"], volumes=f"{v['mount']} ({v.get('scheme')})")
+            if v.get("encrypted")
+            else finding(Verdict.fail, "not_encrypted", v["mount"], volumes=f"{v['mount']} ({v.get('device')})")
+            for v in volumes
+        ]
+    )
 
 
 @check("POS-04", reasons=("autorun_off", "autorun_prompt", "users_undetermined"))
 def autorun(ctx: CheckContext) -> Outcome:
     value = ctx.fact("removable.autorun")
     sessions = value.get("sessions") or []
+    # With user accounts to look at, theirs are what sessions get; otherwise the system-wide value.
     users = [s for s in sessions if s.get("user")] or sessions
-    allowed = [s.get("user") or "réglage du système" for s in users if s.get("autorun_never") is not True]
-    if allowed:
-        return warn("autorun_prompt", sessions=", ".join(allowed))
-    if value.get("undetermined"):
-        return unknown("users_undetermined", users=", ".join(u["user"] for u in value["undetermined"]))
-    return passed("autorun_off")
+    findings = []
+    for session in users:
+        who = session.get("user") or "réglage du système"
+        if session.get("autorun_never") is True:
+            findings.append(finding(Verdict.passed, "autorun_off", who, sessions=who))
+        else:
+            findings.append(finding(Verdict.warn, "autorun_prompt", who, sessions=who))
+    findings += [
+        finding(Verdict.unknown, "users_undetermined", u["user"], users=u["user"])
+        for u in value.get("undetermined") or []
+    ]
+    if not findings:
+        return unknown("users_undetermined", users="aucune session")
+    return worst(findings)
 
 
 @check(
@@ -299,59 +357,86 @@ def autorun(ctx: CheckContext) -> Outcome:
     ),
 )
 def exposed_services(ctx: CheckContext) -> Outcome:
+    findings: list[Finding] = []
     remote = ctx.optional("network.remote_access")
     if remote is not None and remote.status is FactStatus.observed:
         if remote.value.get("smb1_server"):
-            return fail("smb1_enabled")
+            findings.append(finding(Verdict.fail, "smb1_enabled", "SMBv1"))
         if remote.value.get("rdp_enabled") and remote.value.get("rdp_nla") is False:
-            return fail("rdp_without_nla")
-    listeners = ctx.fact("network.listeners")
-    exposed = [s for s in listeners.get("sockets") or [] if s.get("exposed")]
-    risky = [s for s in exposed if (s["proto"], s["port"]) in RISKY_PORTS]
+            findings.append(finding(Verdict.fail, "rdp_without_nla", "RDP"))
+    listeners = ctx.optional("network.listeners")
+    if listeners is None or listeners.status is not FactStatus.observed:
+        findings.append(ctx.unobserved("network.listeners"))
+        exposed = []
+    else:
+        exposed = [s for s in listeners.value.get("sockets") or [] if s.get("exposed")]
+    firewall = ctx.optional("firewall.state")
+    # Listening, but the firewall refuses inbound connections unless a rule opens them.
+    filtered = (
+        firewall is not None
+        and firewall.status is FactStatus.observed
+        and bool(firewall.value.get("active"))
+        and firewall.value.get("default_inbound") == "drop"
+    )
+    for s in exposed:
+        where = f"{s['port']}/{s['proto']} sur {s['address']}"
+        if (s["proto"], s["port"]) in RISKY_PORTS:
+            service = f"{RISKY_PORTS[(s['proto'], s['port'])]} {where}"
+            verdict, reason = (Verdict.warn, "risky_filtered") if filtered else (Verdict.fail, "risky_exposed")
+        else:
+            service = f"{s.get('process') or 'service'} {where}"
+            verdict, reason = Verdict.warn, "exposed_services"
+        findings.append(finding(verdict, reason, where, services=service))
+    tools = ctx.optional("software.remote_control")
+    for tool in tools.value.get("tools", []) if tools and tools.status is FactStatus.observed else []:
+        if tool.get("running"):
+            findings.append(finding(Verdict.warn, "remote_tool_running", tool["name"], tools=tool["name"]))
+        else:
+            findings.append(finding(Verdict.passed, "remote_tool_installed", tool["name"], tools=tool["name"]))
+    outcome = worst(findings or [finding(Verdict.passed, "nothing_exposed")])
+    # A failure stands whatever the answer; otherwise the person's answer about the rules counts too.
+    return outcome if outcome.verdict is Verdict.fail else ctx.with_answer(outcome)
 
-    def describe(rows: list[dict[str, Any]]) -> str:
-        return ", ".join(
-            f"{RISKY_PORTS.get((s['proto'], s['port']), s.get('process') or 'service')} "
-            f"{s['port']}/{s['proto']} sur {s['address']}"
-            for s in rows
-        )
 
-    if risky:
-        firewall = ctx.optional("firewall.state")
-        filtered = (
-            firewall is not None
-            and firewall.status is FactStatus.observed
-            and bool(firewall.value.get("active"))
-            and firewall.value.get("default_inbound") == "drop"
-        )
-        if filtered:  # listening, but the firewall refuses inbound connections unless a rule opens them
-            return ctx.with_answer(warn("risky_filtered", services=describe(risky)))
-        return fail("risky_exposed", services=describe(risky))
-    remote = ctx.optional("software.remote_control")
-    tools = remote.value.get("tools", []) if remote and remote.status is FactStatus.observed else []
-    running = [t["name"] for t in tools if t.get("running")]
-    if running:
-        return ctx.with_answer(warn("remote_tool_running", tools=", ".join(running)))
-    if exposed:
-        return ctx.with_answer(warn("exposed_services", services=describe(exposed)))
-    if tools:
-        return ctx.with_answer(passed("remote_tool_installed", tools=", ".join(t["name"] for t in tools)))
-    return ctx.with_answer(passed("nothing_exposed"))
-
-
-@check("POS-06", reasons=("keys_only", "password_auth", "root_password", "empty_passwords_allowed"))
+@check(
+    "POS-06",
+    reasons=("keys_only", "password_auth", "kbd_interactive_auth", "root_password", "empty_passwords_allowed"),
+)
 def ssh_hardening(ctx: CheckContext) -> Outcome:
     value = ctx.fact("ssh.server")
-    source = "configuration effective" if value.get("source") == "effective" else "fichiers de configuration"
+    effective = value.get("source") == "effective"
+    source = "configuration effective" if effective else "fichiers de configuration"
+    origins = value.get("origins") or {}
+
+    def at(key: str) -> str:
+        """Where the value was set: file and line, or sshd's own default."""
+        return str(origins.get(key) or ("sshd -T" if effective else "valeur par défaut d'OpenSSH"))
+
     root = value.get("permitrootlogin", "")
-    interactive_auth = value.get("passwordauthentication", "")
+    password = value.get("passwordauthentication", "") == "yes"
+    keyboard = value.get("kbdinteractiveauthentication", "") == "yes"
+    findings = []
     if value.get("permitemptypasswords") == "yes":
-        return fail("empty_passwords_allowed", source=source)
-    if root == "yes" and interactive_auth == "yes":
-        return fail("root_password", source=source)
-    if interactive_auth == "yes" or value.get("kbdinteractiveauthentication") == "yes":
-        return warn("password_auth", source=source, root=root)
-    return passed("keys_only", source=source, root=root)
+        findings.append(
+            finding(
+                Verdict.fail,
+                "empty_passwords_allowed",
+                at("permitemptypasswords"),
+                source=source,
+                where=at("permitemptypasswords"),
+            )
+        )
+    if root == "yes" and (password or keyboard):
+        findings.append(
+            finding(Verdict.fail, "root_password", at("permitrootlogin"), source=source, where=at("permitrootlogin"))
+        )
+    if password:
+        where = at("passwordauthentication")
+        findings.append(finding(Verdict.warn, "password_auth", where, source=source, root=root, where=where))
+    if keyboard:
+        where = at("kbdinteractiveauthentication")
+        findings.append(finding(Verdict.warn, "kbd_interactive_auth", where, source=source, root=root, where=where))
+    return worst(findings or [finding(Verdict.passed, "keys_only", source=source, root=root)])
 
 
 @check("POS-07", reasons=("synchronized", "sync_daemon", "not_synchronized", "no_sync"))
