@@ -49,17 +49,41 @@ def no_automatic_logon(ctx: CheckContext) -> Outcome:
     return ctx.with_answer(passed("no_autologin"))
 
 
-@check("ACC-02", reasons=("extra_root", "no_admin_daily", "some_admins", "all_admins", "only_root", "admins_only"))
+@check(
+    "ACC-02",
+    reasons=(
+        "extra_root",
+        "no_admin_daily",
+        "some_admins",
+        "all_admins",
+        "only_root",
+        "no_named_account",
+        "admins_only",
+        "group_everyone",
+        "group_domain_admins",
+        "group_admin",
+        "unresolved_admins",
+    ),
+)
 def no_daily_admin(ctx: CheckContext) -> Outcome:
     value = ctx.fact("accounts.admins")
     findings: list[Finding] = [finding(Verdict.fail, "extra_root", a, account=a) for a in value.get("extra_uid0") or []]
+    findings += [_group_finding(g) for g in value.get("admin_groups") or []]
+    unresolved = value.get("unresolved") or []
+    if unresolved:
+        findings.append(
+            finding(
+                Verdict.passed, "unresolved_admins", "unresolved", sids=", ".join(unresolved), count=len(unresolved)
+            )
+        )
     humans, admins = value.get("humans") or [], value.get("admins") or []
     others = [h for h in humans if h not in admins]
     if admins and value.get("humans_complete") is False:
         # Only the administrators were read: whether other, daily accounts exist is not known.
         findings += [finding(Verdict.warn, "admins_only", a, account=a) for a in admins]
     elif not humans:
-        findings.append(finding(Verdict.warn, "only_root"))
+        # Windows and macOS have no root to log in with: people then share the built-in administrator.
+        findings.append(finding(Verdict.warn, "only_root" if ctx.platform == "linux" else "no_named_account"))
     elif not admins:
         findings.append(finding(Verdict.passed, "no_admin_daily", humans=", ".join(humans)))
     elif not others:
@@ -68,6 +92,17 @@ def no_daily_admin(ctx: CheckContext) -> Outcome:
     else:
         findings += [finding(Verdict.warn, "some_admins", a, account=a, others=", ".join(others)) for a in admins]
     return worst(findings)
+
+
+def _group_finding(group: dict[str, Any]) -> Finding:
+    """A group in Administrators is not a person: what matters is whom it makes an administrator."""
+    name, kind = str(group.get("name")), group.get("kind")
+    source = group.get("source") or "local"
+    if kind == "everyone":
+        return finding(Verdict.fail, "group_everyone", name, group=name, source=source)
+    if kind in ("domain_admins", "entra_role"):
+        return finding(Verdict.passed, "group_domain_admins", name, group=name, source=source)
+    return finding(Verdict.warn, "group_admin", name, group=name, source=source)
 
 
 def _describe(seconds: int | None) -> str:
@@ -91,7 +126,7 @@ def inactivity_lock(ctx: CheckContext) -> Outcome:
     def label(s: dict[str, Any]) -> str:
         return s.get("user") or "réglage du système"
 
-    findings = [_lock_finding(label(s), s["lock_after_s"]) for s in sessions]
+    findings = [_lock_finding(label(s), s["lock_after_s"], s.get("source")) for s in sessions]
     findings += [
         finding(Verdict.unknown, "users_undetermined", u["user"], users=u["user"], detail=u.get("detail"))
         for u in undetermined
@@ -101,9 +136,10 @@ def inactivity_lock(ctx: CheckContext) -> Outcome:
     return worst(findings)
 
 
-def _lock_finding(session: str, seconds: int | None) -> Finding:
+def _lock_finding(session: str, seconds: int | None, source: str | None = None) -> Finding:
     if seconds is None:
-        return finding(Verdict.fail, "never_locks", session, sessions=session)
+        # Say which setting decided it: "no screen saver chosen" is not "no timeout".
+        return finding(Verdict.fail, "never_locks", session, sessions=session, how=f" ({source})" if source else "")
     delay = _describe(seconds)
     if seconds > LOCK_MAX_S:
         return finding(Verdict.fail, "lock_too_slow", session, delay=delay, session=session)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from officine.catalogue.model import Verdict
@@ -60,20 +60,37 @@ RISKY_PORTS: dict[tuple[str, int], str] = {
 RISKY_PORTS.update({("tcp", p): "VNC (prise de main)" for p in range(5900, 5911)})
 
 
+def french_date(value: date | None) -> str:
+    """A date as people read it in France (29/11/2026), never ISO in a sentence."""
+    return value.strftime("%d/%m/%Y") if value else "?"
+
+
+def _os_name(info: dict[str, Any], release_name: str | None) -> str:
+    """The product as people know it (Windows Server 2016, not "1607"), with what identifies it."""
+    if info.get("family") == "windows" and release_name:
+        ubr = f".{info['ubr']}" if info.get("ubr") is not None else ""
+        edition = info.get("edition_id") or "édition inconnue"
+        return f"{release_name} (build {info.get('build')}{ubr}, {edition})"
+    if info.get("family") == "macos" and release_name:
+        return f"{info.get('product') or 'macOS'} {release_name} {info.get('version_id')} ({info.get('build') or '?'})"
+    return str(info.get("pretty_name") or f"{info.get('id')} {info.get('version_id')}")
+
+
 @check(
     "MAJ-01",
     reasons=(
         "supported",
+        "supported_open",
         "supported_extended",
         "extended_subscription",
         "ending_soon",
         "end_of_life",
+        "end_of_life_before",
         "unknown_release",
     ),
 )
 def supported_os(ctx: CheckContext) -> Outcome:
     info = ctx.fact("os.info")
-    name = info.get("pretty_name") or f"{info.get('id')} {info.get('version_id')}"
     if info.get("family") == "windows":
         release = ctx.reference.windows_release(info)
     elif info.get("family") == "macos":
@@ -82,24 +99,28 @@ def supported_os(ctx: CheckContext) -> Outcome:
         release = ctx.reference.linux_release(info.get("id", ""), info.get("version_id"))
     else:
         release = None
-
+    data_as_of = french_date(ctx.reference.data_as_of)
     if release is None:
-        return unknown("unknown_release", os=name, data_as_of=ctx.reference.data_as_of.isoformat())
+        return unknown("unknown_release", os=_os_name(info, None), data_as_of=data_as_of)
     today = ctx.collected_at.date()
-    common: dict[str, Any] = {"os": name, "data_as_of": ctx.reference.data_as_of.isoformat()}
+    common: dict[str, Any] = {"os": _os_name(info, release.name), "data_as_of": data_as_of}
+    if release.open_ended:
+        return passed("supported_open", **common)
+    if release.ended_before:
+        return fail("end_of_life_before", since=french_date(release.support_end), **common)
     if release.support_end and today <= release.support_end:
         if release.support_end - today <= ENDING_SOON and not release.extended_end:
-            return warn("ending_soon", until=release.support_end.isoformat(), **common)
-        return passed("supported", until=release.support_end.isoformat(), **common)
+            return warn("ending_soon", until=french_date(release.support_end), **common)
+        return passed("supported", until=french_date(release.support_end), **common)
     if release.extended_end and today <= release.extended_end:
         kind = release.extended_kind or "support étendu"
         if "abonnement" in kind.lower() or "esm" in kind.lower():
-            return warn("extended_subscription", until=release.extended_end.isoformat(), kind=kind, **common)
+            return warn("extended_subscription", until=french_date(release.extended_end), kind=kind, **common)
         if release.extended_end - today <= ENDING_SOON:
-            return warn("ending_soon", until=release.extended_end.isoformat(), **common)
-        return passed("supported_extended", until=release.extended_end.isoformat(), kind=kind, **common)
-    end = release.extended_end or release.support_end
-    return fail("end_of_life", since=end.isoformat() if end else "?", **common)
+            return warn("ending_soon", until=french_date(release.extended_end), **common)
+        return passed("supported_extended", until=french_date(release.extended_end), kind=kind, **common)
+    # An unsupported system is a failure, whatever its age.
+    return fail("end_of_life", since=french_date(release.extended_end or release.support_end), **common)
 
 
 @check(
@@ -116,6 +137,8 @@ def supported_os(ctx: CheckContext) -> Outcome:
         "no_package_lists",
         "windows_recent",
         "windows_recent_manual",
+        "windows_never",
+        "windows_undated",
         "windows_late",
         "windows_stale",
         "macos_pending",
@@ -189,20 +212,25 @@ WINDOWS_LATE = timedelta(days=60)
 
 def _windows_patches(ctx: CheckContext) -> Outcome:
     value = ctx.fact("updates.windows")
-    last = datetime.fromisoformat(value["last_installed"]).replace(tzinfo=ctx.collected_at.tzinfo)
-    age = ctx.collected_at - last
     automatic = value.get("automatic")
-    values = {
-        "last": value["last_installed"],
-        "days": max(age.days, 0),
-        "automatic": {True: "oui", False: "non"}.get(automatic, "inconnu"),
-    }
+    policy = value.get("policy") or ""
+    level = value.get("patch_level") or "?"
+    shown = {True: "oui", False: f"non ({policy})" if policy else "non"}.get(automatic, "inconnu")
+    if not value.get("count"):
+        # An empty list is an answer: this system never installed an update.
+        return fail("windows_never", level=level, automatic=shown)
+    if not value.get("last_installed"):
+        return unknown("windows_undated", count=value["count"], level=level)
+    installed = datetime.fromisoformat(value["last_installed"])
+    last = installed.replace(tzinfo=ctx.collected_at.tzinfo)
+    age = ctx.collected_at - last
+    values = {"last": french_date(installed.date()), "days": max(age.days, 0), "automatic": shown, "level": level}
     if age > WINDOWS_LATE:
         return fail("windows_stale", **values)
     if age > WINDOWS_MONTHLY:
         return warn("windows_late", **values)
     if automatic is False:
-        return warn("windows_recent_manual", **values)
+        return warn("windows_recent_manual", policy=policy, **values)
     return passed("windows_recent", **values)
 
 
@@ -230,6 +258,8 @@ def _iso(value: Any) -> datetime | None:
 
 def _judge_antivirus(ctx: CheckContext, product: dict[str, Any]) -> Outcome:
     name = product.get("name")
+    if product.get("assessments") is False:
+        return fail("gatekeeper_off", product=name)
     if product.get("running") is False:
         return fail("not_running", product=name)
     built = _iso(product.get("signatures_built_at"))
@@ -244,7 +274,8 @@ def _judge_antivirus(ctx: CheckContext, product: dict[str, Any]) -> Outcome:
     if age > SIGNATURES_MAX:
         return fail("signatures_old", product=name, days=days)
     if product.get("realtime") is False:
-        return warn("no_realtime", product=name, days=days)
+        # The measure requires real-time protection: on-demand scans alone let threats run.
+        return fail("no_realtime", product=name, days=days)
     if age > SIGNATURES_GOOD:
         return warn("signatures_aging", product=name, days=days)
     if product.get("realtime") is None or product.get("running") is None:
@@ -264,6 +295,7 @@ def _judge_antivirus(ctx: CheckContext, product: dict[str, Any]) -> Outcome:
         "state_unverified",
         "active_up_to_date",
         "standby",
+        "gatekeeper_off",
     ),
 )
 def antivirus(ctx: CheckContext) -> Outcome:
@@ -275,11 +307,12 @@ def antivirus(ctx: CheckContext) -> Outcome:
     order = [
         "active_up_to_date",
         "signatures_aging",
-        "no_realtime",
         "state_unverified",
         "signatures_unknown",
+        "no_realtime",
         "signatures_old",
         "not_running",
+        "gatekeeper_off",
     ]
     # One real-time engine is enough (a second one is put in retreat by design, as Windows does with
     # Defender beside another antivirus): the best-protected product decides the measure, and every
@@ -295,10 +328,37 @@ def antivirus(ctx: CheckContext) -> Outcome:
     return Outcome(best.verdict, best.reason, best.values, findings=tuple(findings))
 
 
-@check("POS-02", reasons=("inbound_blocked", "inbound_open", "no_firewall"))
+# Windows Defender Firewall profiles, as people see them in Windows' settings.
+PROFILE_NAMES = {"Domain": "domaine", "Private": "privé", "Public": "public"}
+
+
+@check(
+    "POS-02",
+    reasons=("inbound_blocked", "inbound_open", "no_firewall", "profile_blocks", "profile_open", "profile_off"),
+)
 def firewall(ctx: CheckContext) -> Outcome:
     value = ctx.fact("firewall.state")
     where = "réglage enregistré" if value.get("source") == "configuration" else "règles actives"
+    profiles = value.get("profiles") or {}
+    if profiles:
+        # One finding per profile: the network a PC is on picks the profile that applies.
+        findings = []
+        for name, profile in profiles.items():
+            label = PROFILE_NAMES.get(name, name)
+            if profile.get("enabled") is not True:
+                findings.append(finding(Verdict.fail, "profile_off", name, profile=label, engine=value.get("engine")))
+            elif profile.get("blocks"):
+                findings.append(
+                    finding(Verdict.passed, "profile_blocks", name, profile=label, engine=value.get("engine"))
+                )
+            else:
+                inbound = profile.get("default_inbound") or "?"
+                findings.append(
+                    finding(
+                        Verdict.fail, "profile_open", name, profile=label, engine=value.get("engine"), inbound=inbound
+                    )
+                )
+        return worst(findings)
     if not value.get("active"):
         return fail("no_firewall", engine=value.get("engine"), where=where)
     if value.get("default_inbound") == "drop":
@@ -306,19 +366,26 @@ def firewall(ctx: CheckContext) -> Outcome:
     return fail("inbound_open", engine=value.get("engine"), where=where)
 
 
-@check("POS-03", reasons=("encrypted", "not_encrypted", "no_volume"))
+@check("POS-03", reasons=("encrypted", "not_encrypted", "encryption_suspended", "encryption_in_progress", "no_volume"))
 def disk_encryption(ctx: CheckContext) -> Outcome:
     volumes = ctx.fact("disk.encryption").get("volumes") or []
     if not volumes:
         return unknown("no_volume")
-    return worst(
-        [
-            finding(Verdict.passed, "encrypted", v["mount"], volumes=f"{v['mount']} ({v.get('scheme')})")
-            if v.get("encrypted")
-            else finding(Verdict.fail, "not_encrypted", v["mount"], volumes=f"{v['mount']} ({v.get('device')})")
-            for v in volumes
-        ]
-    )
+    return worst([_volume_finding(v) for v in volumes])
+
+
+def _volume_finding(volume: dict[str, Any]) -> Finding:
+    mount, state = volume["mount"], volume.get("state")
+    if volume.get("encrypted") and state != "in_progress":
+        return finding(Verdict.passed, "encrypted", mount, volumes=f"{mount} ({volume.get('scheme')})")
+    described = f"{mount} ({volume.get('device')}, {volume.get('scheme')})"
+    if state == "suspended":
+        # The data is encrypted but its key is stored in clear on the disk: a thief reads everything.
+        return finding(Verdict.fail, "encryption_suspended", mount, volumes=described)
+    if state == "in_progress":
+        # Nothing is protected until the conversion is done.
+        return finding(Verdict.warn, "encryption_in_progress", mount, volumes=described)
+    return finding(Verdict.fail, "not_encrypted", mount, volumes=f"{mount} ({volume.get('device')})")
 
 
 @check("POS-04", reasons=("autorun_off", "autorun_prompt", "users_undetermined"))
@@ -348,6 +415,7 @@ def autorun(ctx: CheckContext) -> Outcome:
     reasons=(
         "risky_filtered",
         "smb1_enabled",
+        "smb1_unknown",
         "rdp_without_nla",
         "risky_exposed",
         "remote_tool_running",
@@ -361,7 +429,9 @@ def exposed_services(ctx: CheckContext) -> Outcome:
     remote = ctx.optional("network.remote_access")
     if remote is not None and remote.status is FactStatus.observed:
         if remote.value.get("smb1_server"):
-            findings.append(finding(Verdict.fail, "smb1_enabled", "SMBv1"))
+            findings.append(finding(Verdict.fail, "smb1_enabled", "SMBv1", how=remote.value.get("smb1_source") or "?"))
+        elif remote.value.get("smb1_server") is None and "smb1_server" in remote.value:
+            findings.append(finding(Verdict.unknown, "smb1_unknown", "SMBv1"))
         if remote.value.get("rdp_enabled") and remote.value.get("rdp_nla") is False:
             findings.append(finding(Verdict.fail, "rdp_without_nla", "RDP"))
     listeners = ctx.optional("network.listeners")
@@ -439,7 +509,22 @@ def ssh_hardening(ctx: CheckContext) -> Outcome:
     return worst(findings or [finding(Verdict.passed, "keys_only", source=source, root=root)])
 
 
-@check("POS-07", reasons=("synchronized", "sync_daemon", "not_synchronized", "no_sync"))
+UNSYNCED_GRACE = timedelta(days=1)
+
+
+def _uptime(ctx: CheckContext, value: dict[str, Any]) -> timedelta | None:
+    booted = _iso(value.get("booted_at"))
+    if booted is None:
+        return None
+    if booted.tzinfo is None:
+        booted = booted.replace(tzinfo=ctx.collected_at.tzinfo)
+    return ctx.collected_at - booted
+
+
+@check(
+    "POS-07",
+    reasons=("synchronized", "sync_daemon", "not_synchronized", "never_synchronized", "service_stopped", "no_sync"),
+)
 def time_sync(ctx: CheckContext) -> Outcome:
     value = ctx.fact("time.sync")
     if value.get("synchronized") is True:
@@ -447,5 +532,11 @@ def time_sync(ctx: CheckContext) -> Outcome:
     if value.get("synchronized") is None and value.get("daemons"):
         return passed("sync_daemon", daemons=", ".join(value["daemons"]))
     if value.get("ntp_enabled"):
-        return warn("not_synchronized")
+        if value.get("synchronized") is None and value.get("service_running") is False:
+            return warn("service_stopped", source=value.get("source"))
+        uptime = _uptime(ctx, value)
+        if value.get("synchronized") is False and uptime is not None and uptime > UNSYNCED_GRACE:
+            # Up for more than a day and still never synchronised: it will not fix itself.
+            return fail("never_synchronized", source=value.get("source"), days=uptime.days)
+        return warn("not_synchronized", source=value.get("source"))
     return fail("no_sync")

@@ -85,10 +85,16 @@ def admins(group: Observation, users: Observation) -> Fact:
     )
 
 
-def password_facts(obs: Observation) -> dict[str, Fact]:
+def password_facts(obs: Observation, privileged: bool | None = None) -> dict[str, Fact]:
     names = ("password.min_length", "password.lockout", "password.max_age")
     policy = parsed(obs, parse_pwpolicy, "pwpolicy")
     if isinstance(policy, Fact):
+        if policy.reason == "parse_error" and privileged is False:
+            # Without administrator rights pwpolicy prints no policy: that is a refusal (the run had no
+            # rights), not an answer that could not be understood.
+            policy = unknown(
+                "permission_denied", "pwpolicy -getaccountpolicies : droits administrateur nécessaires", obs
+            )
         return dict.fromkeys(names, policy)
     length = policy["min_length"] or 0
     failed, expires = policy["max_failed"], policy["expires_days"]
@@ -120,5 +126,5 @@ def collect(host: Host, ctx: CollectContext) -> dict[str, Fact]:
         "screenlock.sessions": screenlock(host.run(SCREENLOCK), host.run(IDLE_TIME)),
         "accounts.admins": admins(host.run(ADMIN_GROUP), host.run(USER_IDS)),
     }
-    facts.update(password_facts(host.run(PWPOLICY)))
+    facts.update(password_facts(host.run(PWPOLICY), ctx.privileged))
     return facts

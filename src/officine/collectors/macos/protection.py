@@ -32,11 +32,14 @@ def gatekeeper(obs: Observation) -> Fact:
     if isinstance(enabled, Fact):
         return enabled
     # XProtect's signature date is not read: the check says so rather than assume they are current.
+    # spctl only tells whether Gatekeeper assesses applications; XProtect runs either way, so
+    # "assessments disabled" says nothing about XProtect.
     product = {
-        "name": GATEKEEPER,
+        "name": GATEKEEPER if enabled else "Gatekeeper",
         "source": "spctl",
-        "running": enabled,
-        "realtime": enabled,
+        "running": True if enabled else None,
+        "realtime": True if enabled else None,
+        "assessments": enabled,
         "signature_age_days": None,
         "signatures_built_at": None,
     }
