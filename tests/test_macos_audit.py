@@ -352,7 +352,14 @@ def test_password_policy_refused_without_rights_is_a_refusal(tmp_path: Path) -> 
             status=ObsStatus.ok,
             exit_code=1,
             output="Getting global account policies\n",
-        )
+        ),
+        Observation(
+            kind="command",
+            target=["systemsetup", "-getusingnetworktime"],
+            status=ObsStatus.ok,
+            exit_code=0,
+            output="You need administrator access to run this tool... exiting!\n",
+        ),
     ]
     for privileged, cause in ((False, "permission_denied"), (True, "parse_error")):
         snap = snapshot.Snapshot(
@@ -365,6 +372,8 @@ def test_password_policy_refused_without_rights_is_a_refusal(tmp_path: Path) -> 
         assert next(e.values for e in result.evidence if e.source == "machine")["cause"] == cause
         if not privileged:
             assert "n'a pas pu être comprise" not in " ".join(e.text for e in result.evidence)
+        time = audit_files(path, today=WHEN)["POS-07"]
+        assert next(e.values for e in time.evidence if e.source == "machine")["cause"] == cause
 
 
 def test_lockout_without_a_delay_never_says_question_mark(tmp_path: Path) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from officine.collectors.macos.protection import parsed
+from officine.collectors.macos.protection import parsed, refused_without_rights
 from officine.collectors.registry import CollectContext, collector
 from officine.facts import Fact, observed, unknown, unknown_from
 from officine.host.base import Host, Observation
@@ -89,13 +89,8 @@ def password_facts(obs: Observation, privileged: bool | None = None) -> dict[str
     names = ("password.min_length", "password.lockout", "password.max_age")
     policy = parsed(obs, parse_pwpolicy, "pwpolicy")
     if isinstance(policy, Fact):
-        if policy.reason == "parse_error" and privileged is False:
-            # Without administrator rights pwpolicy prints no policy: that is a refusal (the run had no
-            # rights), not an answer that could not be understood.
-            policy = unknown(
-                "permission_denied", "pwpolicy -getaccountpolicies : droits administrateur nécessaires", obs
-            )
-        return dict.fromkeys(names, policy)
+        # Without administrator rights pwpolicy prints no policy: a refusal, not a misunderstood answer.
+        return dict.fromkeys(names, refused_without_rights(policy, obs, "pwpolicy -getaccountpolicies", privileged))
     length = policy["min_length"] or 0
     failed, expires = policy["max_failed"], policy["expires_days"]
     return {
