@@ -824,15 +824,44 @@ def test_secedit_refusal_is_classified_by_facts_in_any_language(tmp_path: Path) 
 @settings(max_examples=200, deadline=None)
 def test_windows_update_policy_is_automatic_only_when_it_installs(values: dict[str, Any]) -> None:
     from officine.collectors.windows.updates import automatic_updates
+    from officine.parsers.windows import as_int
 
     automatic, setting = automatic_updates(values)
-    if str(values.get("NoAutoUpdate")).strip() == "1":
+    if as_int(values.get("NoAutoUpdate")) == 1:
         assert automatic is False and setting == "NoAutoUpdate = 1"
     elif automatic is True:
-        assert (
-            str(values.get("AUOptions", "")).strip() in ("4", "")
-            or not str(values.get("AUOptions")).strip().lstrip("-").isdigit()
-        )
+        assert as_int(values.get("AUOptions")) in (None, 4)
+
+
+@given(
+    st.lists(
+        st.fixed_dictionaries(
+            {
+                "Name": st.text(max_size=12),
+                "SID": st.sampled_from(
+                    ["", "S-1-5-21-1-2-3-512", "S-1-5-32-545", "S-1-12-1-9-9", "S-1-5-21-1-2-3-1001"]
+                ),
+                "ObjectClass": st.sampled_from(["User", "Group", "Groupe", "Utilisateur", ""]),
+                "PrincipalSource": st.sampled_from(["Local", "ActiveDirectory", "AzureAD", ""]),
+            }
+        ),
+        max_size=6,
+    )
+)
+@settings(max_examples=300, deadline=None)
+def test_a_group_is_never_counted_as_a_person(members: list[dict[str, Any]]) -> None:
+    from officine.collectors.windows.accounts import admins_fact
+
+    value = admins_fact([{"Name": "dave", "SID": "S-1-5-21-1-2-3-1001", "Enabled": True}], members)
+    groups = {g["name"] for g in value["admin_groups"]}
+    people: set[str] = set()
+    for m in members:
+        if m["ObjectClass"] in ("Group", "Groupe") or m["SID"] in ("S-1-5-21-1-2-3-512", "S-1-5-32-545"):
+            assert (m["Name"] or m["SID"]) in groups
+        else:
+            people.add(m["Name"].replace("/", "\\").rsplit("\\", 1)[-1])
+    # Every administrator named is a person who is a member, never a group.
+    assert set(value["admins"]) <= people | {"dave"}
 
 
 @given(st.text(max_size=40) | st.integers() | st.none())
