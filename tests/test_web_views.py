@@ -90,9 +90,17 @@ def test_host_findings_count_each_workstation_s_own_evidence() -> None:
         "measures": [
             {"evidence": [{"host": "comptoir-1", "verdict": "fail"}, {"host": "reserve", "verdict": "unknown"}]},
             {"evidence": [{"host": "comptoir-1", "verdict": "pass"}, {"host": None, "verdict": "fail"}]},
+            # One finding per item: a measure with several findings on a host counts once, as its worst.
+            {
+                "evidence": [
+                    {"host": "comptoir-1", "verdict": "warn"},
+                    {"host": "comptoir-1", "verdict": "fail"},
+                    {"host": "comptoir-1", "verdict": "fail"},
+                ]
+            },
         ],
     }
     found = views.host_findings(assessment)
-    assert (found["comptoir-1"].fail, found["comptoir-1"].unknown) == (1, 0)
+    assert (found["comptoir-1"].fail, found["comptoir-1"].warn, found["comptoir-1"].unknown) == (2, 0, 0)
     assert (found["reserve"].fail, found["reserve"].unknown, found["reserve"].privileged) == (0, 1, False)
     assert found["reserve"].needs_privileges == ["firewall.state"]

@@ -95,12 +95,12 @@ def collect(host: LocalHost, progress: Callable[[str], None] | None = None, now:
     collected_at = (now or datetime.now(UTC)).replace(microsecond=0)
     start = datetime.now(UTC)
     identity = _identity(host)
-    facts = run_collectors(host, CollectContext(collected_at), progress)
+    uid = os.geteuid() if hasattr(os, "geteuid") else None
+    facts = run_collectors(host, CollectContext(collected_at, None if uid is None else uid == 0), progress)
     try:
         user = getpass.getuser()
     except (KeyError, OSError):
         user = None
-    uid = os.geteuid() if hasattr(os, "geteuid") else None
     return Snapshot(
         snapshot_id=str(uuid.uuid4()),
         platform=host.platform,
@@ -122,7 +122,9 @@ def collect(host: LocalHost, progress: Callable[[str], None] | None = None, now:
 def reanalyse(snapshot: Snapshot) -> Snapshot:
     """Re-derive facts from the recorded observations with today's parsers."""
     host = ReplayHost(snapshot.observations, snapshot.platform, live=snapshot.mode == "live")
-    facts = run_collectors(host, CollectContext(snapshot.collected_at))
+    privileged = snapshot.collector.get("privileged")
+    context = CollectContext(snapshot.collected_at, privileged if isinstance(privileged, bool) else None)
+    facts = run_collectors(host, context)
     return Snapshot(**{**snapshot.__dict__, "facts": facts})
 
 

@@ -134,9 +134,14 @@ def host_findings(assessment: dict[str, Any]) -> dict[str, HostFindings]:
         h["hostname"]: HostFindings(0, 0, 0, bool(h.get("privileged")), list(h.get("needs_privileges") or []))
         for h in assessment.get("hosts", [])
     }
+    rank = {"warn": 1, "unknown": 2, "fail": 3}
     for m in assessment.get("measures", []):
+        # A measure counts once per workstation, under the worst of its findings there.
+        worst: dict[str, str] = {}
         for e in m.get("evidence", []):
-            host = findings.get(e.get("host") or "")
-            if host is not None and e["verdict"] in ("fail", "warn", "unknown"):
-                setattr(host, e["verdict"], getattr(host, e["verdict"]) + 1)
+            name, verdict = e.get("host") or "", e["verdict"]
+            if name in findings and verdict in rank and rank[verdict] > rank.get(worst.get(name, ""), 0):
+                worst[name] = verdict
+        for name, verdict in worst.items():
+            setattr(findings[name], verdict, getattr(findings[name], verdict) + 1)
     return findings
