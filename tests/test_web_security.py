@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import html
 import io
+import json
+import re
 import select
 import socket
 import subprocess
@@ -16,6 +18,8 @@ from datetime import UTC, datetime
 from pathlib import Path, PurePath
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from pypdf import PdfReader
 from sqlalchemy import func
 from sqlalchemy import select as sql_select
@@ -427,3 +431,90 @@ def test_allowed_hosts_follow_the_listening_address() -> None:
     wildcard = allowed_hosts("0.0.0.0", None, ["Pharmacie.Test"])
     assert {"127.0.0.1", "localhost", "::1", socket.gethostname().lower(), "pharmacie.test"} <= set(wildcard)
     assert allowed_hosts("192.0.2.1", None, []) == ["192.0.2.1"]
+
+
+# -- properties of the parsers that read untrusted input ----------------------------------------------
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(),
+    lambda children: st.lists(children, max_size=6) | st.dictionaries(st.text(max_size=8), children, max_size=6),
+    max_leaves=60,
+)
+
+
+def _values_and_keys(value: object) -> int:
+    if isinstance(value, dict):
+        return 1 + sum(1 + _values_and_keys(v) for v in value.values())
+    if isinstance(value, list):
+        return 1 + sum(_values_and_keys(v) for v in value)
+    return 1
+
+
+@given(value=json_values, ascii_only=st.booleans(), indent=st.sampled_from([None, 1]))
+@settings(max_examples=300, deadline=None)
+def test_the_value_count_never_undercounts_what_json_builds(
+    value: object, ascii_only: bool, indent: int | None
+) -> None:
+    raw = json.dumps(value, ensure_ascii=ascii_only, indent=indent).encode()
+    actual = _values_and_keys(value)
+    assert snapshot.json_value_count(raw, stop_above=10**9) >= actual
+    assert snapshot.value_count_bound(raw) >= actual
+    # Stopping early still says "above".
+    assert snapshot.json_value_count(raw, stop_above=actual - 1) > actual - 1
+
+
+@given(raw=st.binary(max_size=400))
+@settings(max_examples=300, deadline=None)
+def test_the_value_count_takes_any_bytes(raw: bytes) -> None:
+    assert snapshot.json_value_count(raw, stop_above=10**9) >= 1
+    with pytest.raises(UserError):  # junk is refused in French, never a traceback
+        snapshot.loads(raw, PurePath("x.json"))
+
+
+@given(value=st.text(max_size=80))
+@settings(max_examples=300, deadline=None)
+def test_a_host_header_parses_to_a_name_or_none(value: str) -> None:
+    from officine.web.limits import host_name
+
+    name = host_name(value)
+    assert name is None or re.fullmatch(r"[a-z0-9._:-]+", name)
+
+
+@pytest.mark.parametrize(
+    ("header", "name"),
+    [
+        ("127.0.0.1:8421", "127.0.0.1"),
+        ("LOCALHOST", "localhost"),
+        ("[::1]:8421", "::1"),
+        ("[::1]", "::1"),
+        ("pharmacie.test:443", "pharmacie.test"),
+        (":8421", None),
+        ("127.0.0.1:84x", None),
+        ("[::1", None),
+        ("[::1]x", None),
+        ("", None),
+    ],
+)
+def test_host_names(header: str, name: str | None) -> None:
+    from officine.web.limits import host_name
+
+    assert host_name(header) == name
+
+
+@given(
+    word=st.integers(0, 10**6),
+    digits=st.text("0123456789", max_size=6),
+    symbols=st.text("!?.*#@$&-_", max_size=3),
+    capital=st.booleans(),
+)
+@settings(max_examples=200, deadline=None)
+def test_a_common_french_password_padded_with_digits_and_symbols_is_refused(
+    word: int, digits: str, symbols: str, capital: bool
+) -> None:
+    from officine.services.password_check import _common, password_problem
+
+    words = sorted(_common().words)
+    common = words[word % len(words)]
+    password = (common.capitalize() if capital else common) + digits + symbols
+    password += "2" * max(0, 12 - len(password))  # long enough: only the guessability is judged
+    assert password_problem(password) is not None, password

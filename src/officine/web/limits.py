@@ -61,16 +61,15 @@ class IdConvertor(Convertor[int]):
 register_url_convertor("id", IdConvertor())
 
 
+HOST = re.compile(r"(?P<name>[a-z0-9._-]+)(?::[0-9]{1,5})?")
+HOST_V6 = re.compile(r"\[(?P<name>[0-9a-f:.]+)\](?::[0-9]{1,5})?")
+
+
 def host_name(value: str) -> str | None:
     """The name in a Host header ("[::1]:8421" -> "::1"), lower-cased; None when malformed."""
     value = value.strip().lower()
-    if value.startswith("["):
-        name, sep, rest = value[1:].partition("]")
-        return name if sep and (not rest or re.fullmatch(r":[0-9]{1,5}", rest)) else None
-    name, _, port = value.partition(":")
-    if not name or (port and not re.fullmatch(r"[0-9]{1,5}", port)):
-        return None
-    return name
+    match = HOST_V6.fullmatch(value) or HOST.fullmatch(value)
+    return match.group("name") if match else None
 
 
 class AllowedHosts:
