@@ -151,6 +151,8 @@ def open_envelope(data: dict[str, Any], path: PurePath) -> Any:
         raise _fail(path, "enveloppe sans contenu lisible") from exc
     if hashlib.sha256(payload).hexdigest() != data.get("sha256"):
         raise _fail(path, "le contenu a été modifié ou abîmé depuis la collecte (empreinte fausse)")
+    if value_count_bound(payload) > MAX_JSON_VALUES:  # the payload is untrusted JSON too
+        raise _fail(path, "l'enveloppe contient bien trop d'éléments pour un instantané")
     try:
         body = json.loads(payload.decode("utf-8-sig"))
     except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
