@@ -12,7 +12,6 @@ import select
 import socket
 import subprocess
 import sys
-import time
 import tracemalloc
 from datetime import UTC, datetime
 from pathlib import Path, PurePath
@@ -26,7 +25,7 @@ from sqlalchemy import select as sql_select
 from sqlalchemy.orm import Session
 
 from conftest import RootTree
-from helpers import officine
+from helpers import officine, stderr_until
 from officine import snapshot
 from officine.catalogue.loader import load_messages
 from officine.errors import UserError
@@ -404,13 +403,7 @@ def test_the_tls_mode_says_it_is_on_the_network_and_answers_only_its_names(netns
         text=True,
     )
     try:
-        banner = ""
-        deadline = time.monotonic() + 60
-        while "Ctrl+C" not in banner and time.monotonic() < deadline:
-            line = proc.stderr.readline() if proc.stderr else ""
-            if not line and proc.poll() is not None:
-                break
-            banner += line
+        banner = stderr_until(proc, "Ctrl+C", 60)
         hosts = ["192.0.2.1:8443", "pharmacie.test:8443", "comptoir.test", "evil.example", "127.0.0.1.nip.io"]
         asked = subprocess.run(
             ["ip", "netns", "exec", netns, sys.executable, "-c", ASK, *hosts],
@@ -531,3 +524,26 @@ def test_a_common_french_password_padded_with_digits_and_symbols_is_refused(
     password = (common.capitalize() if capital else common) + digits + symbols
     password += "2" * max(0, 12 - len(password))  # long enough: only the guessability is judged
     assert password_problem(password) is not None, password
+
+
+def test_the_database_and_its_setup_code_are_private_to_their_owner(tmp_path: Path) -> None:
+    """Another account of the same machine could read the setup code in a database left
+    world-readable (umask 022), then claim the dashboard through 127.0.0.1."""
+    import os
+    import pwd
+
+    folder = tmp_path / "donnees"
+    folder.mkdir(mode=0o755)
+    tmp_path.chmod(0o755)
+    old = folder / "ancienne.db"
+    old.touch(mode=0o644)
+    old.chmod(0o644)  # a database made by an earlier version, readable by everyone
+    for db in (folder / "officine.db", old):
+        create_app(f"sqlite:///{db}")
+        modes = {p.name: p.stat().st_mode & 0o777 for p in folder.iterdir() if p.name.startswith(db.name)}
+        assert modes and set(modes.values()) == {0o600}, modes
+    if os.geteuid() == 0:  # as another account, for real
+        nobody = pwd.getpwnam("nobody")
+        as_nobody = ["setpriv", f"--reuid={nobody.pw_uid}", f"--regid={nobody.pw_gid}", "--clear-groups"]
+        read = subprocess.run([*as_nobody, "cat", str(folder / "officine.db")], capture_output=True, check=False)
+        assert read.returncode != 0 and b"Permission denied" in read.stderr

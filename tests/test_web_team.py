@@ -17,7 +17,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from helpers import officine
+from helpers import database_at, officine
 from officine.services import accounts
 from officine.store import Store
 from officine.store.models import AnswerRow, ExceptionRow, SettingRow, UserRow
@@ -240,24 +240,9 @@ def test_a_forgotten_administrator_password_is_reset_on_the_machine(db: Path) ->
 
 
 def test_an_installation_from_before_team_accounts_keeps_its_administrator(tmp_path: Path) -> None:
-    from importlib import resources
-
-    from alembic import command
-    from alembic.config import Config
-    from sqlalchemy import create_engine, text
-
     url = f"sqlite:///{tmp_path / 'old.db'}"
-    engine = create_engine(url)
-    config = Config()
-    config.set_main_option("script_location", str(resources.files("officine.store") / "migrations"))
-    with engine.begin() as conn:
-        config.attributes["connection"] = conn
-        command.upgrade(config, "0005")
-        conn.execute(
-            text("INSERT INTO users (username, password_hash, created_at) VALUES ('marie', :h, '2026-01-01')"),
-            {"h": accounts.hash_password(PASSWORD)},
-        )
-    engine.dispose()
+    insert = "INSERT INTO users (username, password_hash, created_at) VALUES ('marie', :h, '2026-01-01')"
+    database_at(url, "0005", (insert, {"h": accounts.hash_password(PASSWORD)}))
     store = Store(url)
     assert accounts.setup_code(store) is None
     token = accounts.sign_in(store, "marie", PASSWORD, "test")
