@@ -161,10 +161,10 @@ def test_client_delay_grows_with_failures_and_is_bounded() -> None:
 
 def _bilan_with_long_texts() -> dict[str, object]:
     measure = {
-        "measure": "POS-01",
+        "measure": LONG,
         "title": "Titre " + LONG,
         "severity": "high",
-        "verdict": "fail",
+        "verdict": LONG,
         "action": LONG,
         "owner": "Prestataire informatique (" + LONG + ")",
         "evidence": [f"{LONG} : {LONG}"],
@@ -176,12 +176,13 @@ def _bilan_with_long_texts() -> dict[str, object]:
         "catalogue_version": LONG,
         "score": 10,
         "hosts": [{"hostname": LONG, "platform": LONG, "collected_at": datetime.now(UTC).isoformat()}],
-        "practices": [{"title": LONG, "score": 10, "state": "non_conforme"}],
-        "actions": [measure],
+        "practices": [{"title": LONG, "score": 10, "state": LONG}, {"title": "x", "score": 1, "state": "non_conforme"}],
+        "actions": [measure] * 3,
         "exceptions": [
-            {"measure": "SAV-01", "title": LONG, "justification": LONG, "by": LONG[:64], "date": "2026-01-01"}
+            {"measure": LONG, "title": LONG, "justification": LONG, "by": LONG, "date": LONG, "until": LONG},
+            {"measure": LONG, "title": LONG, "justification": LONG, "by": LONG, "date": LONG, "expired": True},
         ],
-        "conforming": [{"measure": "MDP-01", "title": LONG}],
+        "conforming": [{"measure": LONG, "title": LONG}] * 3,
     }
 
 
@@ -437,6 +438,7 @@ def test_allowed_hosts_follow_the_listening_address() -> None:
     wildcard = allowed_hosts("0.0.0.0", None, ["Pharmacie.Test"])
     assert {"127.0.0.1", "localhost", "::1", socket.gethostname().lower(), "pharmacie.test"} <= set(wildcard)
     assert allowed_hosts("192.0.2.1", None, []) == ["192.0.2.1"]
+    assert allowed_hosts("2001:db8::1", None, ["2001:DB8:0:0:0:0:0:2\n"]) == ["2001:db8::1", "2001:db8::2"]
 
 
 # -- properties of the parsers that read untrusted input ----------------------------------------------
@@ -493,6 +495,8 @@ def test_a_host_header_parses_to_a_name_or_none(value: str) -> None:
         ("LOCALHOST", "localhost"),
         ("[::1]:8421", "::1"),
         ("[::1]", "::1"),
+        ("[0:0:0:0:0:0:0:1]:8421", "::1"),
+        ("[2001:DB8::1]", "2001:db8::1"),
         ("pharmacie.test:443", "pharmacie.test"),
         (":8421", None),
         ("127.0.0.1:84x", None),

@@ -26,12 +26,15 @@ DEFAULT_PORT = 8421
 DbOption = Annotated[str | None, typer.Option("--db", help="Adresse de la base (défaut : SQLite local).")]
 
 
-def _check_host(host: str, cert: Path | None) -> None:
+def _is_loopback(host: str) -> bool:
     try:
-        loopback = ipaddress.ip_address(host).is_loopback
+        return ipaddress.ip_address(host).is_loopback
     except ValueError:
-        loopback = host == "localhost"
-    if not loopback and cert is None:
+        return host == "localhost"
+
+
+def _check_host(host: str, cert: Path | None) -> None:
+    if not _is_loopback(host) and cert is None:
         raise UserError(
             f"Le tableau de bord ne s'ouvre au réseau ({host}) qu'en HTTPS : donnez --certificat et --cle. "
             "Sans eux, gardez l'adresse 127.0.0.1 (ce poste seulement)."
@@ -50,13 +53,6 @@ def _check_port(host: str, port: int) -> None:
             ) from exc
 
 
-def _is_loopback(host: str) -> bool:
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return host == "localhost"
-
-
 def _certificate_names(cert: Path | None) -> list[str]:
     """The names and addresses a TLS certificate is valid for: browsers reach the dashboard by
     those, so the dashboard answers to them."""
@@ -72,7 +68,7 @@ def _certificate_names(cert: Path | None) -> list[str]:
 def allowed_hosts(host: str, cert: Path | None, names: Sequence[str]) -> list[str]:
     """The Host names the dashboard answers to: those of the address it listens on (any name of
     this machine when it listens on all addresses), the certificate's, and the ones given."""
-    from officine.web.limits import LOOPBACK_NAMES  # noqa: PLC0415
+    from officine.web.limits import LOOPBACK_NAMES, canonical_name  # noqa: PLC0415
 
     found: list[str] = []
     if _is_loopback(host) or host in ("0.0.0.0", "::"):  # noqa: S104 - compared, not bound
@@ -82,7 +78,7 @@ def allowed_hosts(host: str, cert: Path | None, names: Sequence[str]) -> list[st
     else:
         found.append(host)
     found += [*_certificate_names(cert), *names]
-    return list(dict.fromkeys(n.strip("[]").lower() for n in found if n))
+    return list(dict.fromkeys(canonical_name(n) for n in found if n.strip()))
 
 
 def _url(scheme: str, host: str, port: int) -> str:

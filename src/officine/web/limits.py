@@ -11,6 +11,7 @@ Ids in paths use the `id` convertor: digits that fit a database integer, anythin
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
@@ -69,16 +70,26 @@ HOST_V6 = re.compile(r"\[(?P<name>[0-9a-f:.]+)\](?::[0-9]{1,5})?")
 
 
 def host_name(value: str) -> str | None:
-    """The name in a Host header ("[::1]:8421" -> "::1"), lower-cased; None when malformed."""
+    """The name in a Host header ("[::1]:8421" -> "::1"), lower-cased, an IP address in its
+    short form; None when malformed."""
     value = value.strip().lower()
     match = HOST_V6.fullmatch(value) or HOST.fullmatch(value)
-    return match.group("name") if match else None
+    return canonical_name(match.group("name")) if match else None
+
+
+def canonical_name(name: str) -> str:
+    """One spelling per name: lower case, brackets off, IPv6 addresses compressed."""
+    name = name.strip().strip("[]").lower()
+    try:
+        return str(ipaddress.ip_address(name))
+    except ValueError:
+        return name
 
 
 class AllowedHosts:
     def __init__(self, app: App, names: Iterable[str], error_page: ErrorPage) -> None:
         self.app = app
-        self.names = frozenset(n.strip("[]").lower() for n in names)
+        self.names = frozenset(canonical_name(n) for n in names)
         self.error_page = error_page
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
