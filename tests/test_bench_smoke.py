@@ -54,3 +54,20 @@ def test_snapshot_storage_benchmark_runs_and_packing_saves_space(tmp_path: Path)
     report = json.loads(out.read_text(encoding="utf-8"))
     assert report["snapshots"] == 4
     assert report["packed"]["kb_per_snapshot"] < report["plain"]["kb_per_snapshot"]
+
+
+def test_import_memory_benchmark_runs_and_reports(tmp_path: Path) -> None:
+    out = tmp_path / "import.json"
+    command = [sys.executable, str(ROOT / "bench/import_memory.py"), "--mb", "2", "--over", "17"]
+    proc = subprocess.run(
+        [*command, "--kinds", "objects,real,over", "--out", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    cases = {c["file"]: c for c in json.loads(out.read_text(encoding="utf-8"))["cases"]}
+    assert cases["objects"]["bounded"]["status"] == 400 and cases["real"]["bounded"]["status"] == 303
+    assert cases["over"]["bounded"]["status"] == 413
+    assert cases["objects"]["bounded"]["peak_mb"] <= cases["objects"]["unbounded"]["peak_mb"]

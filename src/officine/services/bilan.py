@@ -120,8 +120,19 @@ def _evidence_line(e: dict[str, Any]) -> str:
     return f"{e['host']} : {e['text']}" if e.get("host") else str(e["text"])
 
 
-def _esc(text: Any) -> str:
-    return str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+# Texts from a snapshot or typed by a person are cut to these lengths in the PDF: a table row
+# taller than a page stops reportlab for good (a 3,000-character hostname did).
+SHORT_TEXT = 120  # a hostname, a system, a name
+LONG_TEXT = 600  # an action, a piece of evidence, a justification
+
+
+def _esc(text: Any, limit: int = LONG_TEXT) -> str:
+    """A text for a reportlab Paragraph: bounded, then escaped. Paragraph styles split words
+    longer than their column (splitLongWords), so what is left always wraps."""
+    value = " ".join(str(text).split())
+    if len(value) > limit:
+        value = value[: limit - 1].rstrip() + "…"
+    return value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def _date(value: str | None) -> str:
@@ -135,12 +146,12 @@ def bilan_pdf(data: dict[str, Any], messages: Messages, states: dict[str, str]) 
     small = styles["BodyText"].clone("small", fontSize=8.5, leading=11)
     cell = styles["BodyText"].clone("cell", fontSize=9, leading=11.5)
     pharmacy = data["pharmacy"] or {}
-    name = pharmacy.get("name") or "Pharmacie"
+    name = _esc(pharmacy.get("name") or "Pharmacie", SHORT_TEXT)
     buf = io.BytesIO()
     doc = SimpleDocTemplate(
         buf,
         pagesize=A4,
-        title=f"Bilan de sécurité — {name}",
+        title=f"Bilan de sécurité — {pharmacy.get('name') or 'Pharmacie'}"[:200],
         author="officine-cyber",
         leftMargin=1.7 * cm,
         rightMargin=1.7 * cm,
@@ -149,13 +160,13 @@ def bilan_pdf(data: dict[str, Any], messages: Messages, states: dict[str, str]) 
     )
     score = data["score"]
     story: list[Any] = [
-        Paragraph(f"Bilan de sécurité — {_esc(name)}", styles["Title"]),
+        Paragraph(f"Bilan de sécurité — {name}", styles["Title"]),
         Paragraph(
             " · ".join(
                 _esc(x)
                 for x in (
                     pharmacy.get("address"),
-                    f"FINESS {pharmacy['finess']}" if pharmacy.get("finess") else None,
+                    f"FINESS {pharmacy['finess']}" if pharmacy.get("finess") else None,  # 9 digits (validated)
                 )
                 if x
             )
@@ -164,7 +175,8 @@ def bilan_pdf(data: dict[str, Any], messages: Messages, states: dict[str, str]) 
         ),
         Paragraph(
             f"Audit n° {data['audit_id']} du {_date(data['audited_at'])} — "
-            f"bilan édité le {datetime.now(UTC).astimezone(PARIS):%d/%m/%Y} — catalogue {data['catalogue_version']}",
+            f"bilan édité le {datetime.now(UTC).astimezone(PARIS):%d/%m/%Y} — catalogue "
+            f"{_esc(data['catalogue_version'], SHORT_TEXT)}",
             small,
         ),
         Spacer(1, 0.3 * cm),
@@ -178,8 +190,8 @@ def bilan_pdf(data: dict[str, Any], messages: Messages, states: dict[str, str]) 
     ]
     hosts = [[Paragraph(f"<b>{h}</b>", cell) for h in ("Poste", "Système", "Observé le")]] + [
         [
-            Paragraph(_esc(h["hostname"]), cell),
-            Paragraph(_esc(h["platform"]), cell),
+            Paragraph(_esc(h["hostname"], SHORT_TEXT), cell),
+            Paragraph(_esc(h["platform"], SHORT_TEXT), cell),
             Paragraph(_date(h["collected_at"]), cell),
         ]
         for h in data["hosts"]
@@ -188,7 +200,7 @@ def bilan_pdf(data: dict[str, Any], messages: Messages, states: dict[str, str]) 
     story += [Paragraph("Note par pratique", styles["Heading3"])]
     rows = [[Paragraph(f"<b>{h}</b>", cell) for h in ("Pratique", "Note", "État")]] + [
         [
-            Paragraph(_esc(p["title"]), cell),
+            Paragraph(_esc(p["title"], SHORT_TEXT), cell),
             Paragraph("—" if p["score"] is None else f"{p['score']} / 100", cell),
             Paragraph(_esc(states.get(p["state"], p["state"])), cell),
         ]
@@ -199,29 +211,33 @@ def bilan_pdf(data: dict[str, Any], messages: Messages, states: dict[str, str]) 
     for i, a in enumerate(data["actions"], 1):
         block = [
             Paragraph(
-                f"<b>{i}. {_esc(a['title'])}</b> ({a['measure']}, "
+                f"<b>{i}. {_esc(a['title'])}</b> ({_esc(a['measure'], SHORT_TEXT)}, "
                 f"{_esc(messages.verdicts.get(a['verdict'], a['verdict']))})",
                 cell,
             ),
-            Paragraph(f"À faire : {_esc(a['action'])} — <i>responsable : {_esc(a['owner'])}</i>", cell),
+            Paragraph(f"À faire : {_esc(a['action'])} — <i>responsable : {_esc(a['owner'], SHORT_TEXT)}</i>", cell),
         ]
         block += [Paragraph(f"Constat : {_esc(line)}", small) for line in a["evidence"]]
         story.append(KeepTogether([*block, Spacer(1, 0.15 * cm)]))
     if data["exceptions"]:
         story += [Paragraph("Exceptions acceptées", styles["Heading3"])]
         for e in data["exceptions"]:
-            until = f" jusqu'au {e['until']}" if e.get("until") else " sans date de fin"
+            until = f" jusqu'au {_esc(e['until'], SHORT_TEXT)}" if e.get("until") else " sans date de fin"
             expired = " — <b>EXPIRÉE</b>" if e.get("expired") else ""
             story.append(
                 Paragraph(
-                    f"{e['measure']} {_esc(e['title'])} : « {_esc(e['justification'])} » — décidée par "
-                    f"{_esc(e['by'])} le {e['date']}{until}{expired}",
+                    f"{_esc(e['measure'], SHORT_TEXT)} {_esc(e['title'])} : « {_esc(e['justification'])} » — "
+                    f"décidée par {_esc(e['by'], SHORT_TEXT)} le {_esc(e['date'], SHORT_TEXT)}{until}{expired}",
                     cell,
                 )
             )
     story += [
         Paragraph(f"Mesures conformes ({len(data['conforming'])})", styles["Heading3"]),
-        Paragraph(", ".join(f"{c['measure']} {_esc(c['title'])}" for c in data["conforming"]) or "Aucune.", small),
+        Paragraph(
+            ", ".join(f"{_esc(c['measure'], SHORT_TEXT)} {_esc(c['title'], SHORT_TEXT)}" for c in data["conforming"])
+            or "Aucune.",
+            small,
+        ),
         Spacer(1, 0.6 * cm),
         KeepTogether(
             [

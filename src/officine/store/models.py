@@ -153,6 +153,14 @@ class UserRow(Base):
     username: Mapped[str] = mapped_column(String(64), unique=True)
     password_hash: Mapped[str] = mapped_column(String(255))  # argon2id, never the password
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    role: Mapped[str] = mapped_column(String(16), default="titulaire")  # titulaire, equipe, lecture
+    full_name: Mapped[str] = mapped_column(String(120), default="")
+    created_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    disabled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    # Failed sign-ins before this moment no longer count (unlocked on the machine, re-enabled).
+    unlocked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    # A temporary password given by the titulaire: to be replaced at the first sign-in.
+    must_change_password: Mapped[int] = mapped_column(Integer, default=0)
 
 
 class WebSessionRow(Base):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from importlib import resources
@@ -23,7 +24,16 @@ from officine.services.accounts import SignedIn
 from officine.services.assessments import Pharmacy
 from officine.store import Store
 from officine.web.jobs import AuditJobs
-from officine.web.security import HEADERS, SESSION_COOKIE, CsrfRejected, Redirect, security_headers
+from officine.web.limits import LOOPBACK_NAMES, AllowedHosts, BodyLimit, HeadAsGet
+from officine.web.security import (
+    HEADERS,
+    SESSION_COOKIE,
+    CsrfRejected,
+    NotAllowed,
+    Redirect,
+    SecurityHeaders,
+    required_role,
+)
 from officine.yamlio import load_yaml
 
 log = logging.getLogger(__name__)
@@ -46,9 +56,15 @@ class Web:
         return accounts.session_for(self.store, request.cookies.get(SESSION_COOKIE))
 
     def require_user(self, request: Request) -> SignedIn:
+        """The signed-in account, allowed by its role to do what this request asks."""
         user = self.user(request)
         if user is None:
             raise Redirect("/installation" if not accounts.has_users(self.store) else "/connexion")
+        path = request.url.path
+        if user.must_change_password and path not in ("/compte", "/deconnexion"):
+            raise Redirect("/compte?ok=choose_password")  # a temporary password given by the titulaire
+        if not user.can(required_role(request.method, path)):
+            raise NotAllowed(user)
         return user
 
     def page(
@@ -81,10 +97,15 @@ def _size(value: int) -> str:
     return f"{value / 1024:.0f} ko" if value < 1024 * 1024 else f"{value / 1024 / 1024:.1f} Mo"
 
 
-def create_app(store_url: str | None = None, *, secure_cookies: bool = True) -> FastAPI:
-    from officine.web import routes_account, routes_pages  # noqa: PLC0415 - they import this module
+def create_app(
+    store_url: str | None = None, *, secure_cookies: bool = True, allowed_hosts: Sequence[str] | None = None
+) -> FastAPI:
+    """The dashboard. `allowed_hosts`: the names it answers to (default: this machine's loopback
+    names, any port); `officine serve` derives them from the address it listens on."""
+    from officine.web import routes_account, routes_pages, routes_team  # noqa: PLC0415 - they import this module
 
     store = Store(store_url)
+    accounts.ensure_setup_code(store)  # before the first request: the terminal shows the same one
     pharmacy = Pharmacy(store)
     templates = Jinja2Templates(directory=str(resources.files("officine.web") / "templates"))
     templates.env.filters["local"] = _local_time
@@ -95,9 +116,23 @@ def create_app(store_url: str | None = None, *, secure_cookies: bool = True) -> 
     app.state.web = Web(
         store, pharmacy, AuditJobs(pharmacy), templates, ui, pharmacy.knowledge.messages, secure_cookies
     )
-    app.middleware("http")(security_headers)
+
+    def plain_error(status: int, key: str) -> bytes:
+        """An error page for the middlewares, which answer before any route (no session)."""
+        text = ui["errors"][key]
+        page = templates.get_template("error.html").render(
+            {"user": None, "ui": ui, "title": text["title"], "text": text["text"]}
+        )
+        return page.encode()
+
+    # Outermost last: the Host is checked first, then the method, then the size of the body.
+    app.add_middleware(SecurityHeaders)
+    app.add_middleware(BodyLimit, error_page=plain_error)
+    app.add_middleware(HeadAsGet)
+    app.add_middleware(AllowedHosts, names=allowed_hosts or LOOPBACK_NAMES, error_page=plain_error)
     app.mount("/static", StaticFiles(directory=str(resources.files("officine.web") / "static")), name="static")
     app.include_router(routes_account.router)
+    app.include_router(routes_team.router)
     app.include_router(routes_pages.router)
 
     @app.exception_handler(Redirect)
@@ -117,9 +152,19 @@ def create_app(store_url: str | None = None, *, secure_cookies: bool = True) -> 
     async def _csrf(request: Request, exc: CsrfRejected) -> Response:
         return error_page(request, "csrf", 403, signed_in=False)
 
+    @app.exception_handler(NotAllowed)
+    async def _not_allowed(request: Request, exc: NotAllowed) -> Response:
+        return error_page(request, "forbidden", 403)
+
+    @app.exception_handler(OverflowError)
+    async def _overflow(request: Request, exc: OverflowError) -> Response:
+        # An id too large for the database (SQLite raises before querying): no such thing.
+        reading = request.method in ("GET", "HEAD")
+        return error_page(request, "not_found" if reading else "invalid", 404 if reading else 400)
+
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> Response:
-        key = {404: "not_found", 405: "not_allowed"}.get(exc.status_code, "refused")
+        key = {404: "not_found", 405: "not_allowed", 413: "too_large"}.get(exc.status_code, "refused")
         return error_page(request, key, exc.status_code)
 
     @app.exception_handler(RequestValidationError)

@@ -170,7 +170,7 @@ async def set_exception(request: Request, practice_id: str) -> Response:
     return RedirectResponse(f"/pratique/{quote(practice_id)}?ok={notice}#{quote(measure)}", 303)
 
 
-@router.get("/preuve/{proof_id}")
+@router.get("/preuve/{proof_id:id}")
 def proof(request: Request, proof_id: int) -> Response:
     web = web_of(request)
     web.require_user(request)
