@@ -54,14 +54,11 @@ def start(
     """Déroule les réflexes un par un ; chaque étape est notée avec l'heure et qui l'a faite."""
     from officine.errors import UserError  # noqa: PLC0415
     from officine.incident.runbook import current_incident, load_contacts, open_incident, steps  # noqa: PLC0415
-    from officine.yamlio import load_yaml  # noqa: PLC0415
+    from officine.yamlio import read_yaml_file  # noqa: PLC0415
 
     scripted: dict[str, Any] | None = None
     if script is not None:
-        try:
-            scripted = load_yaml(script.read_text(encoding="utf-8")) or {}
-        except Exception as exc:
-            raise UserError(f"Fichier de réponses illisible ({script}) : {exc}") from exc
+        scripted = read_yaml_file(script, "Le fichier de réponses").data or {}
         if not isinstance(scripted, dict) or not isinstance(scripted.get("steps", {}), dict):
             raise UserError(f"Fichier de réponses invalide ({script}) : « steps » doit associer étape et réponse.")
         known = {s.id for s in steps()}

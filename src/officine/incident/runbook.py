@@ -9,12 +9,10 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from officine.errors import UserError
 from officine.incident.journal import Journal, verify
 from officine.paths import config_dir, data_dir
-from officine.yamlio import load_yaml
+from officine.yamlio import load_yaml, read_yaml_file
 
 CONTACT_LABELS = {
     "prestataire": "Prestataire informatique",
@@ -60,11 +58,18 @@ def load_contacts() -> dict[str, dict[str, str]]:
     path = contacts_file()
     if not path.exists():
         return {}
-    try:
-        data = load_yaml(path.read_text(encoding="utf-8")) or {}
-    except (OSError, yaml.YAMLError) as exc:
-        raise UserError(f"Fichier de contacts illisible ({path}) : {exc}") from exc
-    return {str(k): {str(a): str(b) for a, b in (v or {}).items()} for k, v in data.items() if isinstance(v, dict)}
+    data = read_yaml_file(path, "Le fichier de contacts").data or {}
+    if not isinstance(data, dict):
+        raise UserError(
+            f"Le fichier de contacts {path} est invalide : une liste « rôle : nom et téléphone » est attendue. "
+            "Corrigez-le puis relancez ; rien n'a été modifié."
+        )
+    # Values are plain text: a nested list or table where a name is expected is shown as empty.
+    return {
+        str(k): {str(a): "" if isinstance(b, dict | list) else str(b) for a, b in v.items()}
+        for k, v in data.items()
+        if isinstance(v, dict)
+    }
 
 
 @dataclass
