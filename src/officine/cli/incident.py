@@ -9,13 +9,15 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
-from rich.markup import escape
+
+from officine.report.safe import SafeConsole, markup, terminal_text
 
 app = typer.Typer(no_args_is_help=True, help="Je pense que nous sommes attaqués : les bons réflexes, pas à pas.")
 breach_app = typer.Typer(no_args_is_help=True, help="Registre des violations de données personnelles.")
 app.add_typer(breach_app, name="breach")
-out = Console(highlight=False)
+# Names, notes and paths come from files and people: always through `markup` (control
+# characters shown, Rich markup escaped).
+out = SafeConsole()
 
 ByOpt = Annotated[str | None, typer.Option("--par", help="Qui agit (nom et fonction).")]
 
@@ -32,14 +34,14 @@ def _actor(by: str | None) -> str:
 def _show_step(step: Any, contacts: dict[str, dict[str, str]]) -> None:
     from officine.incident.runbook import CONTACT_LABELS  # noqa: PLC0415
 
-    out.print(f"\n[bold]{escape(step.title)}[/bold]")
-    out.print(escape(step.text))
+    out.print(f"\n[bold]{markup(step.title)}[/bold]")
+    out.print(markup(step.text))
     for role in step.contacts:
         c = contacts.get(role)
         label = CONTACT_LABELS.get(role, role)
         if c:
             out.print(
-                f"  [cyan]{label}[/cyan] : {escape(c.get('nom', ''))} — [bold]{escape(c.get('telephone', ''))}[/bold]"
+                f"  [cyan]{label}[/cyan] : {markup(c.get('nom', ''))} — [bold]{markup(c.get('telephone', ''))}[/bold]"
             )
         else:
             out.print(f"  [cyan]{label}[/cyan] : non renseigné (à ajouter dans contacts.yaml)")
@@ -68,7 +70,9 @@ def start(
         by = by or scripted.get("by")
     actor = _actor(by)
     incident = current_incident() or open_incident(actor, summary or (scripted or {}).get("summary", ""))
-    out.print(f"[bold red]Incident {incident.id}[/bold red] — gardez votre calme, suivez les étapes dans l'ordre.")
+    out.print(
+        f"[bold red]Incident {markup(incident.id)}[/bold red] — gardez votre calme, suivez les étapes dans l'ordre."
+    )
     contacts = load_contacts()
     done = incident.done_steps()
     for step in steps():
@@ -113,13 +117,13 @@ def status() -> None:
         out.print("Aucun incident en cours.")
         return
     done = incident.done_steps()
-    out.print(f"Incident {incident.id}")
+    out.print(f"Incident {markup(incident.id)}")
     for step in steps():
         e = done.get(step.id)
         mark = (
-            f"[green]✔[/green] {e['at'][:16].replace('T', ' ')} ({escape(e['actor'])})" if e else "[yellow]…[/yellow]"
+            f"[green]✔[/green] {e['at'][:16].replace('T', ' ')} ({markup(e['actor'])})" if e else "[yellow]…[/yellow]"
         )
-        out.print(f"  {mark}  {escape(step.title)}")
+        out.print(f"  {mark}  {markup(step.title)}")
     now = datetime.now(UTC)
     for b in list_breaches():
         if not b.notified:
@@ -137,7 +141,7 @@ def isolate(by: ByOpt = None) -> None:
     incident.record(
         _actor(by), "isolated", result=result.describe(), interfaces=result.interfaces, already=result.already
     )
-    out.print(result.describe())
+    out.print(markup(result.describe()))
 
 
 @app.command("reconnect")
@@ -149,7 +153,7 @@ def reconnect(by: ByOpt = None) -> None:
     incident = require_incident(_actor(by))
     done = iso.reconnect(incident.folder / "isolation.json")
     incident.record(_actor(by), "reconnected", result="; ".join(done))
-    out.print("Réseau rétabli : " + ", ".join(done) + ".")
+    out.print("Réseau rétabli : " + markup(", ".join(done)) + ".")
 
 
 @app.command("windows-isolate")
@@ -183,7 +187,7 @@ def evidence(
     manifest = collect(destination, folder or [], hours)
     digest = hashlib.sha256(manifest.read_bytes()).hexdigest()
     incident.record(_actor(by), "evidence_collected", manifest=str(manifest), manifest_sha256=digest)
-    out.print(f"Preuves écrites dans {manifest.parent} (manifeste SHA-256 {digest}).")
+    out.print(f"Preuves écrites dans {markup(manifest.parent)} (manifeste SHA-256 {digest}).")
 
 
 @app.command("verify")
@@ -196,12 +200,12 @@ def verify() -> None:
     bad = False
     for name, result in [*verify_all(), ("registre des violations", verify_journal(register_path()))]:
         if result.ok:
-            out.print(f"[green]intact[/green]  {name} ({len(result.entries)} entrées)")
+            out.print(f"[green]intact[/green]  {markup(name)} ({len(result.entries)} entrées)")
         else:
             bad = True
-            out.print(f"[red]ALTÉRÉ[/red]  {name}")
+            out.print(f"[red]ALTÉRÉ[/red]  {markup(name)}")
             for p in result.problems:
-                out.print(f"    {escape(p.message)}")
+                out.print(f"    {markup(p.message)}")
     if bad:
         raise typer.Exit(1)
 
@@ -219,7 +223,7 @@ def report(
     incident = current_incident()
     if incident is None:
         raise UserError("Aucun incident en cours.")
-    out.print(f"Rapport écrit : {build(incident, destination, pharmacy)}")
+    out.print(f"Rapport écrit : {markup(build(incident, destination, pharmacy))}")
 
 
 @app.command("close")
@@ -232,7 +236,7 @@ def close(by: ByOpt = None, note: Annotated[str, typer.Option("--note")] = "") -
     if incident is None:
         raise UserError("Aucun incident en cours.")
     incident.record(_actor(by), "incident_closed", note=note)
-    out.print(f"Incident {incident.id} clos.")
+    out.print(f"Incident {markup(incident.id)} clos.")
 
 
 @breach_app.command("record")
@@ -292,7 +296,7 @@ def breach_list() -> None:
         out.print("Registre vide.")
     for b in rows:
         status = "notifiée" if b.notified else f"non notifiée ({b.not_notified_reason or 'à notifier'})"
-        out.print(f"n° {b.id}  découverte le {b.discovered_at:%d/%m/%Y %H:%M}  {escape(b.nature)}  — {escape(status)}")
+        out.print(f"n° {b.id}  découverte le {b.discovered_at:%d/%m/%Y %H:%M}  {markup(b.nature)}  — {markup(status)}")
 
 
 @breach_app.command("draft")
@@ -305,4 +309,4 @@ def breach_draft(number: int, pharmacy: Annotated[str, typer.Option("--pharmacie
     found = next((b for b in list_breaches() if b.id == number), None)
     if found is None:
         raise UserError(f"Pas de violation n° {number} au registre.")
-    print(cnil_draft(found, pharmacy, datetime.now(UTC)), end="")
+    print(terminal_text(cnil_draft(found, pharmacy, datetime.now(UTC))), end="")

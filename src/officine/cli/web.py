@@ -11,11 +11,11 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 
 from officine.errors import UserError
+from officine.report.safe import SafeConsole
 
-err = Console(stderr=True, highlight=False)
+err = SafeConsole(stderr=True)
 DEFAULT_PORT = 8421
 
 
