@@ -22,6 +22,10 @@ class JsonError(ValueError):
         self.reason = reason
 
 
+class JsonTooDeep(JsonError):
+    """Well-formed, but nested deeper than any document of ours."""
+
+
 def depth_exceeds(value: Any, limit: int = MAX_DEPTH) -> bool:
     """Whether `value` nests lists and objects deeper than `limit` (iterative: no recursion)."""
     level: list[Any] = [value]
@@ -46,11 +50,11 @@ def load_json(text: str, max_depth: int = MAX_DEPTH) -> Any:
     except json.JSONDecodeError as exc:
         raise JsonError(f"JSON incorrect ligne {exc.lineno}, colonne {exc.colno}") from exc
     except RecursionError as exc:
-        raise JsonError(f"imbrication trop profonde ({max_depth} niveaux au plus)") from exc
+        raise JsonTooDeep(f"imbrication trop profonde ({max_depth} niveaux au plus)") from exc
     except ValueError as exc:  # an integer of thousands of digits
         raise JsonError("nombre trop long") from exc
     if depth_exceeds(data, max_depth):
-        raise JsonError(f"imbrication trop profonde ({max_depth} niveaux au plus)")
+        raise JsonTooDeep(f"imbrication trop profonde ({max_depth} niveaux au plus)")
     return data
 
 

@@ -41,6 +41,7 @@ from officine.host.replay import ReplayHost
 from officine.jsonio import (
     MAX_DEPTH,
     JsonError,
+    JsonTooDeep,
     depth_exceeds,
     load_json,
     may_hold_lone_surrogates,
@@ -164,6 +165,8 @@ def _json(raw: bytes, path: PurePath, why: str) -> Any:
         return load_json(raw.decode("utf-8-sig"))
     except UnicodeDecodeError as exc:
         raise _fail(path, f"{why} (ce n'est pas du texte UTF-8)") from exc
+    except JsonTooDeep as exc:
+        raise _fail(path, exc.reason) from exc
     except JsonError as exc:
         raise _fail(path, f"{why} ({exc.reason})") from exc
 

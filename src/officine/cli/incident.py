@@ -69,11 +69,15 @@ def start(
             raise UserError(f"Étape(s) inconnue(s) dans {script} : {', '.join(unknown)}. Étapes : {', '.join(known)}")
         by = by or scripted.get("by")
     actor = _actor(by)
+    try:
+        contacts = load_contacts()
+    except UserError as exc:  # under attack, a broken contacts file must not stop the reflexes
+        out.print(f"[yellow]Attention :[/yellow] {markup(exc.message)} Les étapes suivent sans vos contacts.")
+        contacts = {}
     incident = current_incident() or open_incident(actor, summary or (scripted or {}).get("summary", ""))
     out.print(
         f"[bold red]Incident {markup(incident.id)}[/bold red] — gardez votre calme, suivez les étapes dans l'ordre."
     )
-    contacts = load_contacts()
     done = incident.done_steps()
     for step in steps():
         if step.id in done:
