@@ -15,7 +15,7 @@ from typing import Any
 from filelock import FileLock
 from filelock import Timeout as LockTimeout
 from sqlalchemy import Connection, Engine, ExceptionContext, create_engine, event, inspect, select, text
-from sqlalchemy.exc import OperationalError, SQLAlchemyError
+from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from officine.errors import UserError, os_reason
@@ -30,6 +30,7 @@ HEAD_REVISION = "0005"
 # Several processes may open a fresh database at once (audits started together, the dashboard):
 # one migrates, the others wait for it, then find the schema current.
 MIGRATION_LOCK_TIMEOUT_S = 300
+RECORD_ATTEMPTS = 5
 PG_MIGRATION_LOCK = 0x0FF1C1E  # any constant: the advisory lock every officine-cyber process takes
 
 
@@ -145,8 +146,23 @@ class Store:
 
     # -- writes ---------------------------------------------------------------
     def record_audit(self, snapshots: list[dict[str, Any]], assessment: dict[str, Any], answers: dict[str, Any]) -> int:
-        """Store the snapshots (as collected) and the assessment in one transaction."""
+        """Store the snapshots (as collected) and the assessment in one transaction.
+
+        Audits recorded at the same moment (PostgreSQL runs them side by side) may both find a
+        host, snapshot or blob missing and both add it: the slower one is refused by the unique
+        key, rolled back whole, and tried again, when it finds the row the other one added."""
         now = datetime.now(UTC)
+        for attempt in range(RECORD_ATTEMPTS):
+            try:
+                return self._record_audit(snapshots, assessment, answers, now)
+            except IntegrityError:
+                if attempt == RECORD_ATTEMPTS - 1:
+                    raise
+        raise AssertionError("unreachable")
+
+    def _record_audit(
+        self, snapshots: list[dict[str, Any]], assessment: dict[str, Any], answers: dict[str, Any], now: datetime
+    ) -> int:
         with Session(self.engine) as session, session.begin():
             audit = AuditRow(
                 created_at=now,
