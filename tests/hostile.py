@@ -109,7 +109,7 @@ try:
 except UserError as exc:
     print(exc.message, file=sys.stderr)
     sys.exit(2)
-print(audit_id, snap.hostname)
+print(audit_id)
 """
 
 

@@ -105,6 +105,8 @@ _PROBLEMS = (
     ("found unknown escape character", "caractère d'échappement inconnu dans un texte entre guillemets"),
     ("could not determine a constructor", "étiquette « ! » non acceptée : écrivez une simple valeur"),
     ("expected <block end>", "indentation incohérente"),
+    ("expected ',' or ']'", "crochet « [ » non refermé, ou virgule manquante"),
+    ("expected ',' or '}'", "accolade « { » non refermée, ou virgule manquante"),
     ("expected a single document", "un seul document attendu (retirez les « --- » en trop)"),
     ("found a tab character", "tabulation interdite : indentez avec des espaces"),
     ("did not find expected key", "indentation incohérente ou « - » mal placé"),
