@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import date, datetime
+
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
@@ -10,6 +12,7 @@ from rich.text import Text
 from officine.catalogue.loader import Messages
 from officine.catalogue.model import Verdict
 from officine.evaluate import Assessment, MeasureResult
+from officine.report.safe import markup
 
 STYLE = {
     Verdict.passed: "green",
@@ -49,15 +52,29 @@ def _needing_root(assessment: Assessment, host: dict[str, object]) -> str:
     return ", ".join(titles) or ", ".join(sorted(denied))
 
 
+def _when(collected_at: object) -> str:
+    """The collection time in French, local time ("29/11/2026 10:00")."""
+    try:
+        return datetime.fromisoformat(str(collected_at)).astimezone().strftime("%d/%m/%Y %H:%M")
+    except ValueError:
+        return markup(collected_at)
+
+
+def _day(value: date) -> str:
+    return value.strftime("%d/%m/%Y")
+
+
 def render(assessment: Assessment, messages: Messages, console: Console, verbose: bool = True) -> None:
-    hosts = ", ".join(f"{h['hostname']} ({h['collected_at'][:16].replace('T', ' ')})" for h in assessment.hosts)
+    """Everything from a snapshot or an answers file goes through `markup()`: escapes and
+    markup in a hostname or an evidence text are shown, never obeyed."""
+    hosts = ", ".join(f"{markup(h['hostname'])} ({_when(h['collected_at'])})" for h in assessment.hosts)
     console.rule("[bold]Bilan de cybersécurité de l'officine")
-    console.print(f"Poste(s) audité(s) : {escape(hosts) or 'aucun'}")
+    console.print(f"Poste(s) audité(s) : {hosts or 'aucun'}")
     for h in assessment.hosts:
         if h.get("needs_privileges"):
             console.print(
-                f"[yellow]Audit de {escape(h['hostname'])} lancé sans droits administrateur :[/yellow] "
-                f"relancez avec sudo pour vérifier aussi : {escape(_needing_root(assessment, h))}."
+                f"[yellow]Audit de {markup(h['hostname'])} lancé sans droits administrateur :[/yellow] "
+                f"relancez avec sudo pour vérifier aussi : {markup(_needing_root(assessment, h))}."
             )
     console.print(
         f"Note globale : [bold]{_score(assessment.score)}[/bold]  "
@@ -97,12 +114,12 @@ def render(assessment: Assessment, messages: Messages, console: Console, verbose
             console.print(line)
             for e in r.evidence:
                 where = f"{e.host} : " if e.host and len(assessment.hosts) > 1 else ""
-                console.print(f"     [dim]constat[/dim] {escape(where + e.text)}")
+                console.print(f"     [dim]constat[/dim] {markup(where + e.text)}")
             if r.exception is not None:
-                until = f", jusqu'au {r.exception.until.isoformat()}" if r.exception.until else ""
+                until = f", jusqu'au {_day(r.exception.until)}" if r.exception.until else ""
                 console.print(
-                    f"     [blue]exception[/blue] {escape(r.exception.justification)} "
-                    f"({escape(r.exception.by)}, le {r.exception.date.isoformat()}{until})"
+                    f"     [blue]exception[/blue] {markup(r.exception.justification)} "
+                    f"({markup(r.exception.by)}, le {_day(r.exception.date)}{until})"
                 )
             if r.verdict is Verdict.needs_answer:
                 for q in r.measure.questions:

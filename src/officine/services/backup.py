@@ -28,6 +28,7 @@ from officine.backup.state import SIGHTING_WINDOW, build_state
 from officine.errors import UserError
 from officine.facts import Fact
 from officine.paths import config_dir
+from officine.validation import explain
 
 if TYPE_CHECKING:
     from officine.store import Store
@@ -158,10 +159,8 @@ def add_destination(
 
 
 def _first_error(exc: ValueError) -> str:
-    errors = getattr(exc, "errors", None)
-    if callable(errors):
-        err = errors()[0]
-        return f"{'.'.join(str(p) for p in err['loc'])} : {err['msg']}"
+    if isinstance(exc, ValidationError):
+        return explain(exc)
     return str(exc)
 
 
