@@ -36,6 +36,12 @@ PLACE_FR = {
 }
 
 
+REPAIR_HINT = (
+    "Corrigez le fichier, ou recréez le plan avec « officine backup plan init --remplacer --source DOSSIER » "
+    "(l'ancien fichier est gardé à côté, avec la date)"
+)
+
+
 def default_plan_path() -> Path:
     return config_dir() / "backup-plan.yaml"
 
@@ -105,6 +111,10 @@ class Thresholds(_Strict):
     max_attached_days: int = 3  # a disk seen attached longer than this is not a disconnected copy
     full_drill_every_days: int = 30
     sample_files: int = 200
+    # A folder that lost more than this share of its files or of its size since the last normal
+    # backup is a failure until someone accepts the drop (`backup run --accepter-baisse`): an
+    # unmounted volume or a wipe looks exactly like this, a routine archive rarely does.
+    max_source_drop_percent: int = Field(default=50, ge=1, le=100)
 
 
 class Plan(_Strict):
@@ -146,11 +156,11 @@ def load_plan(path: Path | None = None) -> Plan:
         data = load_yaml(path.read_text(encoding="utf-8"))
         return Plan.model_validate(data or {})
     except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
-        raise UserError(f"Plan de sauvegarde illisible ({path}) : {exc}") from exc
+        raise UserError(f"Plan de sauvegarde illisible ({path}) : {exc}. {REPAIR_HINT}") from exc
     except ValidationError as exc:
         err = exc.errors()[0]
         where = ".".join(str(p) for p in err["loc"])
-        raise UserError(f"Plan de sauvegarde invalide ({path}) : {where} : {err['msg']}") from exc
+        raise UserError(f"Plan de sauvegarde invalide ({path}) : {where} : {err['msg']}. {REPAIR_HINT}") from exc
 
 
 def save_plan(plan: Plan, path: Path | None = None) -> Path:
