@@ -83,11 +83,19 @@ def cli(*args: str) -> CliResult:
 
     out, err = io.StringIO(), io.StringIO()
     code: int | str | None = 0
-    with redirect_stdout(out), redirect_stderr(err):
-        try:
-            run(list(args))
-        except SystemExit as exc:
-            code = exc.code
+    columns = os.environ.get("COLUMNS")
+    os.environ["COLUMNS"] = "10000"  # one message, one line: no wrapping inside a path
+    try:
+        with redirect_stdout(out), redirect_stderr(err):
+            try:
+                run(list(args))
+            except SystemExit as exc:
+                code = exc.code
+    finally:
+        if columns is None:
+            del os.environ["COLUMNS"]
+        else:
+            os.environ["COLUMNS"] = columns
     return CliResult(int(code or 0), out.getvalue(), err.getvalue())
 
 
