@@ -437,7 +437,9 @@ def drill_destination(
 ) -> DrillOutcome:
     at = now_utc()
     timings: dict[str, float] = {}
+    t_start = time.perf_counter()
     counts = counts if counts is not None else survey_sources(plan, records)
+    timings["survey"] = time.perf_counter() - t_start
     base: dict[str, Any] = {"sources": {c.path: c.to_json() for c in counts}}
 
     def fail(code: str, message: str, **details: Any) -> DrillOutcome:
@@ -447,7 +449,9 @@ def drill_destination(
         records.add_verification(record)
         return DrillOutcome(record, details.get("mismatches", []))
 
+    t_sight = time.perf_counter()
     presence = sight(dest, restic, records, at)
+    timings["locate"] = time.perf_counter() - t_sight
     if presence.state != "here":
         _status, code, message = _not_here(presence)
         suffix = " Rien n'a été vérifié sur cette destination." if code in NOTHING_CHECKED else ""
@@ -471,7 +475,9 @@ def drill_destination(
             progress(f"{dest.label} : contrôle du dépôt ({subset} des données)")
         restic.run(dest, ["check", "--read-data-subset", subset], timeout=6 * 3600)
         timings["check"] = time.perf_counter() - t0
+        t_ls = time.perf_counter()
         nodes = _ls(restic, dest, snapshot_id)
+        timings["list"] = time.perf_counter() - t_ls
         if not nodes:
             return fail(
                 "empty_snapshot",
@@ -510,7 +516,9 @@ def drill_destination(
             results = [by_path[p.path] for p in planned]
             timings["compare"] = time.perf_counter() - t2
         finally:
+            t_clean = time.perf_counter()
             shutil.rmtree(target, ignore_errors=True)
+            timings["cleanup"] = time.perf_counter() - t_clean
     except ResticError as exc:
         return fail(exc.code, exc.message)
     drilled = _Drilled(snapshot_id, full, subset, planned, results, len(nodes))

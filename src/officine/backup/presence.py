@@ -46,15 +46,44 @@ class Volume:
     mount_point: str
     device: str = ""
     fstype: str = ""
+    uuid: str = ""  # the filesystem's UUID when udev publishes it: two disks of the same make,
+    # formatted alike and plugged into the same port, differ only by it
 
     def to_json(self) -> dict[str, str]:
-        return {"mount_point": self.mount_point, "device": self.device, "fstype": self.fstype}
+        return {"mount_point": self.mount_point, "device": self.device, "fstype": self.fstype, "uuid": self.uuid}
 
     @classmethod
     def from_json(cls, data: object) -> Volume | None:
         if not isinstance(data, dict) or not isinstance(data.get("mount_point"), str):
             return None
-        return cls(str(data["mount_point"]), str(data.get("device") or ""), str(data.get("fstype") or ""))
+        return cls(
+            str(data["mount_point"]),
+            str(data.get("device") or ""),
+            str(data.get("fstype") or ""),
+            str(data.get("uuid") or ""),
+        )
+
+    def same_disk(self, other: Volume) -> bool | None:
+        """Is `other` the same filesystem? None when nothing identifies either."""
+        if self.uuid and other.uuid:
+            return self.uuid == other.uuid
+        if self.device and other.device:
+            return (self.device, self.fstype) == (other.device, other.fstype)
+        return None
+
+
+def filesystem_uuid(device: str, by_uuid: Path = Path("/dev/disk/by-uuid")) -> str:
+    """The UUID of a block device, from udev's /dev/disk/by-uuid links ('' when unknown)."""
+    if not device.startswith("/dev/"):
+        return ""
+    try:
+        target = os.path.realpath(device)
+        for link in by_uuid.iterdir():
+            if os.path.realpath(link) == target:
+                return link.name
+    except OSError:
+        return ""
+    return ""
 
 
 @dataclass(frozen=True)
@@ -91,7 +120,7 @@ def volume_of(path: Path, table: list[tuple[str, str, str]] | None = None) -> Vo
         for device, point, fstype in table:
             if _inside(resolved, point) and (best is None or len(point) >= len(best[1])):
                 best = (device, point, fstype)  # the last of equal mount points is the visible one
-        return None if best is None else Volume(best[1], best[0], best[2])
+        return None if best is None else Volume(best[1], best[0], best[2], filesystem_uuid(best[0]))
     # No mount table (Windows, macOS): the nearest mount point up the tree, a drive on Windows.
     current = Path(resolved)
     while not os.path.ismount(current) and current != current.parent:
@@ -107,8 +136,8 @@ def mounted_at(point: str, table: list[tuple[str, str, str]] | None = None) -> V
     found = None
     for device, mount_point, fstype in table:
         if mount_point == point:
-            found = Volume(point, device, fstype)  # the last mount at a point hides the earlier ones
-    return found
+            found = (device, fstype)  # the last mount at a point hides the earlier ones
+    return None if found is None else Volume(point, found[0], found[1], filesystem_uuid(found[0]))
 
 
 def _deepest_existing(path: Path) -> Path:
@@ -144,7 +173,7 @@ def locate_local(dest: Destination, repo: Path, known: Volume | None) -> Presenc
         return Presence(
             "absent", None, f"« {dest.label} » n'est pas branché (rien n'est monté sur {known.mount_point})"
         )
-    if known.device and now_there.device and (now_there.device, now_there.fstype) != (known.device, known.fstype):
+    if known.same_disk(now_there) is False:
         return Presence(
             "absent",
             None,
