@@ -361,6 +361,7 @@ def prune(destination: str, plan: PlanOpt = None, db: DbOpt = None) -> None:
     """Applique la rétention du plan et récupère la place des sauvegardes oubliées (restic forget --prune)."""
     from officine.backup.exits import BackupExit  # noqa: PLC0415
     from officine.backup.guardian import Busy, exclusive, prune_destination, where  # noqa: PLC0415
+    from officine.backup.restic import ResticError  # noqa: PLC0415
     from officine.services.backup import Guardian  # noqa: PLC0415
 
     g = Guardian.open(plan, db)
@@ -377,6 +378,9 @@ def prune(destination: str, plan: PlanOpt = None, db: DbOpt = None) -> None:
     except Busy as exc:
         err.print(exc.message)
         raise typer.Exit(BackupExit.NOTHING_DONE) from exc
+    except ResticError as exc:  # a failure of the repository, not bad input
+        err.print(f"[red]ÉCHEC[/red] — {escape(exc.message)}")
+        raise typer.Exit(BackupExit.FAILED) from exc
     r = g.plan.retention
     out.print(
         f"Rétention appliquée sur « {escape(dest.label)} » : gardées {r.keep_daily} quotidiennes, {r.keep_weekly} "
