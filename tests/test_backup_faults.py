@@ -197,6 +197,20 @@ def test_a_restore_onto_a_full_disk_is_refused_or_explained(backup_site: Site, t
     assert site.restic("disque-1", "check").returncode == 0
 
 
+@needs_root
+def test_a_restore_onto_a_read_only_disk_says_so(backup_site: Site, tmp_path: Path) -> None:
+    backup_site.run("disque-1")
+    key = tmp_path / "cle-protegee"
+    key.mkdir()
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "ro,size=64m", "tmpfs", str(key)], check=True)
+    try:
+        result = cli("backup", "restore", "--destination", "disque-1", "--vers", str(key / "restauration"))
+    finally:
+        unmount_all([key])
+    assert result.code == 2 and "en lecture seule" in result.text and "n'a pas été touchée" in result.text
+    assert "Traceback" not in result.text
+
+
 def test_restore_onto_an_existing_file_or_into_a_repository_changes_nothing(backup_site: Site, tmp_path: Path) -> None:
     site = backup_site
     site.run("disque-1")

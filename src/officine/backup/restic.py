@@ -89,6 +89,12 @@ _CLASSIFY = (
         "no_snapshot",
         "aucune sauvegarde utilisable dans « {label} » (liste : « officine backup snapshots {id} »)",
     ),
+    (
+        "read-only file system",
+        "read_only",
+        "le disque de « {label} » est en lecture seule (protégé en écriture, ou abîmé et remonté en lecture "
+        "seule par le système) : rien n'a pu y être écrit",
+    ),
     ("permission denied", "unreadable", "le dépôt « {label} » est illisible (droits d'accès refusés)"),
     ("input/output error", "unreadable", "le dépôt « {label} » est illisible (erreur de lecture du disque)"),
 )

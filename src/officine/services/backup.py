@@ -336,6 +336,13 @@ def restore(
     try:
         g.restic.run(dest, args, timeout=24 * 3600)
     except ResticError as exc:
+        if exc.code == "read_only":
+            raise ResticError(
+                "target_read_only",
+                f"Le disque où vous restaurez ({target}) est en lecture seule : rien n'a pu y être restauré. "
+                "Choisissez un autre dossier. La sauvegarde elle-même n'a pas été touchée.",
+                exc.detail,
+            ) from exc
         if exc.code == "disk_full":
             raise ResticError(
                 "target_full",
