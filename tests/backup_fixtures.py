@@ -20,15 +20,15 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from officine.backup.guardian import drill_destination, run_plan
+from officine.backup.plan import Destination
 from officine.backup.records import RunRecord, VerificationRecord
 from officine.services.backup import Guardian, add_destination, backup_status, plan_init
 from officine.store.models import BackupRunRow, BackupVerificationRow, DestinationSightingRow
 
-needs_restic = pytest.mark.skipif(shutil.which("restic") is None, reason="restic not installed")
 needs_root = pytest.mark.skipif(os.geteuid() != 0, reason="mounting a test filesystem needs root")
 
 
@@ -115,14 +115,18 @@ class Site:
         self.g = Guardian.open()
         return self.g
 
-    def dest(self, dest_id: str = "disque-1"):  # type: ignore[no-untyped-def]
+    def dest(self, dest_id: str = "disque-1") -> Destination:
         return self.g.plan.destination(dest_id)
 
     def run(self, *only: str, accept_drop: bool = False) -> list[RunRecord]:
         return run_plan(self.g.plan, self.g.restic, self.g.records, list(only) or None, accept_drop=accept_drop)
 
-    def drill(self, dest_id: str = "disque-1", **kw: object) -> VerificationRecord:
-        return drill_destination(self.g.plan, self.dest(dest_id), self.g.restic, self.g.records, **kw).record  # type: ignore[arg-type]
+    def drill(
+        self, dest_id: str = "disque-1", *, full: bool | None = None, rng: random.Random | None = None
+    ) -> VerificationRecord:
+        return drill_destination(
+            self.g.plan, self.dest(dest_id), self.g.restic, self.g.records, full=full, rng=rng
+        ).record
 
     def verdicts(self, now: datetime | None = None) -> dict[str, str]:
         results, _ = backup_status(now=now)
@@ -155,10 +159,6 @@ class Site:
                 row.at -= shift
             for row in s.scalars(select(DestinationSightingRow)):
                 row.at -= shift
-
-    def forget_history(self) -> None:
-        with Session(self.g.records.engine) as s, s.begin():
-            s.execute(update(BackupRunRow).values(details={}))
 
 
 def mount_tmpfs(point: Path, size: str) -> None:

@@ -269,6 +269,8 @@ def one_disk_site(
     tmp_path: Path, restic_templates: list[Template], restic_cache: Path
 ) -> Iterator[Callable[[str], Site]]:
     """Build the site of a case: one disk, on its own mounted filesystem of the case's size."""
+    if os.geteuid() != 0:
+        pytest.skip("mounting a test filesystem needs root")
     sites: list[Site] = []
 
     def build(disk_size: str) -> Site:

@@ -13,14 +13,13 @@ from pathlib import Path
 import pytest
 import typer
 
-from backup_fixtures import Site, cli, mount_tmpfs, unmount_all
+from backup_fixtures import Site, cli, mount_tmpfs, needs_root, unmount_all
 from officine.backup.guardian import exclusive
 from officine.backup.plan import default_plan_path, load_plan
 from officine.errors import UserError
 from officine.services.backup import backup_status, restore
 
 ROOT = Path(__file__).parents[1]
-needs_root = pytest.mark.skipif(os.geteuid() != 0, reason="mounting a test filesystem needs root")
 
 
 def _sightings(site: Site, dest_id: str) -> list[bool]:
