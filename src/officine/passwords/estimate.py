@@ -32,7 +32,8 @@ from zxcvbn import matching, scoring
 from zxcvbn.adjacency_graphs import ADJACENCY_GRAPHS
 
 from officine.passwords.keyboard import azerty_graph
-from officine.passwords.lists import LEET_PLAIN, LONGEST_WORD, MIN_WORD, PRODUCT_WORDS, Dictionaries, dictionaries, fold
+from officine.passwords.lists import LEET_PLAIN, LONGEST_WORD, MIN_WORD, PRODUCT_WORDS, dictionaries, fold
+from officine.passwords.sequence import most_guessable
 
 CHUNK = 48  # characters estimated together; longer inputs are cut (at a space when possible)
 MAX_ESTIMATED = 128  # beyond this, the rest is not estimated (the guesses can only grow)
@@ -40,7 +41,7 @@ MAX_L33T_SUBSTITUTIONS = 16
 LOG10_LETTER = math.log10(26)
 LOG10_SEPARATOR = math.log10(33)  # one symbol among the keyboard's, chosen once
 REGEXEN = {"recent_year": re.compile(r"19\d\d|20\d\d")}  # zxcvbn's stops at 2019
-REPEATED_START = re.compile(r"(.{1,%d}?)\1+" % CHUNK, re.DOTALL)
+REPEATED_START = re.compile(rf"(.{{1,{CHUNK}}}?)\1+", re.DOTALL)
 WORDISH = re.compile(r"[a-z0-9@$!]+")
 LETTERS = re.compile(r"[a-z]+")
 GRAPHS = {
@@ -71,6 +72,26 @@ class Estimate:
         }
 
 
+@dataclass(frozen=True)
+class Vocabulary:
+    """The dictionaries of one estimate: the shipped ones and the pharmacy's own words."""
+
+    ranked: dict[str, tuple[int, str]]
+    user: dict[str, tuple[int, str]]
+    longest_from: dict[str, int]
+
+
+def vocabulary(context: Sequence[str]) -> Vocabulary:
+    dicts = dictionaries()
+    user = user_dictionary(context)
+    longest = dicts.longest_from
+    extra = {}
+    for word in user:
+        if len(word) > longest.get(word[:3], 0):
+            extra[word[:3]] = max(extra.get(word[:3], 0), len(word))
+    return Vocabulary(dicts.ranked, user, {**longest, **extra} if extra else longest)
+
+
 def user_dictionary(context: Sequence[str]) -> dict[str, tuple[int, str]]:
     """The pharmacy's own words (already split by `lists.words_of`) and the product's, ranked
     first: word -> (rank, kind)."""
@@ -84,16 +105,15 @@ def user_dictionary(context: Sequence[str]) -> dict[str, tuple[int, str]]:
 
 def estimate(password: str, context: Sequence[str] = ()) -> Estimate:
     """Guesses needed for `password`; `context`: words the attacker knows (pharmacy, team)."""
-    dicts = dictionaries()
-    user = user_dictionary(context)
+    v = vocabulary(context)
     seen = password[:MAX_ESTIMATED]
     total = 0.0
     patterns: list[str] = []
     known = 0
     all_known = True
     for chunk, repeats in _chunks(seen):
-        z_log10, z_patterns = _zxcvbn(chunk, dicts, user)
-        w_log10, w_patterns, w_known = _word_model(chunk, dicts, user)
+        z_log10, z_patterns = _zxcvbn(chunk, v)
+        w_log10, w_patterns, w_known = _word_model(chunk, v)
         if w_log10 < z_log10:
             total += w_log10
             patterns += w_patterns
@@ -130,42 +150,40 @@ def _chunks(text: str) -> list[tuple[str, int]]:
 
 
 # -- zxcvbn over French dictionaries -----------------------------------------------------------
-def _zxcvbn(password: str, dicts: Dictionaries, user: dict[str, tuple[int, str]]) -> tuple[float, list[str]]:
+def _zxcvbn(password: str, v: Vocabulary) -> tuple[float, list[str]]:
     if not password:
         return 0.0, []
-    matches = _omnimatch(password, dicts, user)
-    result = scoring.most_guessable_match_sequence(password, matches)
-    log10 = float(Decimal(result["guesses"]).log10()) if result["guesses"] > 0 else 0.0
-    return log10, [k for m in result["sequence"] if (k := _kind(m))]
+    log10, sequence = most_guessable(password, _omnimatch(password, v))
+    return log10, [k for m in sequence if (k := _kind(m))]
 
 
-def _omnimatch(password: str, dicts: Dictionaries, user: dict[str, tuple[int, str]]) -> list[dict[str, Any]]:
+def _omnimatch(password: str, v: Vocabulary) -> list[dict[str, Any]]:
     folded = fold(password)
-    found = _dictionary(password, folded, dicts, user)
-    found += _reversed(password, dicts, user)
-    found += _l33t(password, dicts, user)
+    found = _dictionary(password, folded, v)
+    found += _reversed(password, v)
+    found += _l33t(password, v)
     for name, graph in GRAPHS.items():
         for m in matching.spatial_match_helper(password, graph, name):
             if name == "azerty":
                 m["keyboard"] = "azerty"
                 m["graph"] = "qwerty"  # scored with a full keyboard's figures, not a keypad's
             found.append(m)
-    found += _repeats(password, dicts, user)
+    found += _repeats(password, v)
     found += matching.sequence_match(password)
     found += matching.regex_match(password, _regexen=REGEXEN)
     found += matching.date_match(password)
     return sorted(found, key=lambda m: (m["i"], m["j"]))
 
 
-def _dictionary(
-    password: str, folded: str, dicts: Dictionaries, user: dict[str, tuple[int, str]], reverse: bool = False
-) -> list[dict[str, Any]]:
+def _dictionary(password: str, folded: str, v: Vocabulary, reverse: bool = False) -> list[dict[str, Any]]:
     found = []
     n = len(folded)
+    longest_from = v.longest_from
     for i in range(n):
-        for j in range(i, min(n, i + LONGEST_WORD)):
+        reach = max(longest_from.get(folded[i : i + 3], 0), 2)
+        for j in range(i, min(n, i + reach)):
             word = folded[i : j + 1]
-            rank_name = user.get(word) or dicts.ranked.get(word)
+            rank_name = v.user.get(word) or v.ranked.get(word)
             if rank_name is None:
                 continue
             found.append(
@@ -184,9 +202,9 @@ def _dictionary(
     return found
 
 
-def _reversed(password: str, dicts: Dictionaries, user: dict[str, tuple[int, str]]) -> list[dict[str, Any]]:
+def _reversed(password: str, v: Vocabulary) -> list[dict[str, Any]]:
     backwards = password[::-1]
-    found = _dictionary(backwards, fold(backwards), dicts, user, reverse=True)
+    found = _dictionary(backwards, fold(backwards), v, reverse=True)
     n = len(password)
     for m in found:
         m["token"] = m["token"][::-1]
@@ -194,14 +212,14 @@ def _reversed(password: str, dicts: Dictionaries, user: dict[str, tuple[int, str
     return [m for m in found if len(m["token"]) >= MIN_WORD]
 
 
-def _l33t(password: str, dicts: Dictionaries, user: dict[str, tuple[int, str]]) -> list[dict[str, Any]]:
+def _l33t(password: str, v: Vocabulary) -> list[dict[str, Any]]:
     found = []
     subs = matching.enumerate_l33t_subs(matching.relevant_l33t_subtable(password, matching.L33T_TABLE))
     for sub in subs[:MAX_L33T_SUBSTITUTIONS]:
         if not sub:
             break
         subbed = matching.translate(password, sub)
-        for m in _dictionary(subbed, fold(subbed), dicts, user):
+        for m in _dictionary(subbed, fold(subbed), v):
             token = password[m["i"] : m["j"] + 1]
             if fold(token) == m["matched_word"] or len(token) < 2:
                 continue  # no substitution in this part
@@ -210,7 +228,7 @@ def _l33t(password: str, dicts: Dictionaries, user: dict[str, tuple[int, str]]) 
     return found
 
 
-def _repeats(password: str, dicts: Dictionaries, user: dict[str, tuple[int, str]]) -> list[dict[str, Any]]:
+def _repeats(password: str, v: Vocabulary) -> list[dict[str, Any]]:
     """zxcvbn's repeat matcher, with the repeated part judged over our dictionaries too."""
     found: list[dict[str, Any]] = []
     greedy, lazy, anchored = re.compile(r"(.+)\1+"), re.compile(r"(.+?)\1+"), re.compile(r"^(.+?)\1+$")
@@ -225,7 +243,7 @@ def _repeats(password: str, dicts: Dictionaries, user: dict[str, tuple[int, str]
             base = inner.group(1) if inner else g.group(1)
         else:
             chosen, base = lz, lz.group(1)
-        analysis = scoring.most_guessable_match_sequence(base, _omnimatch(base, dicts, user))
+        base_log10, base_sequence = most_guessable(base, _omnimatch(base, v))
         found.append(
             {
                 "pattern": "repeat",
@@ -233,8 +251,8 @@ def _repeats(password: str, dicts: Dictionaries, user: dict[str, tuple[int, str]
                 "j": chosen.end() - 1,
                 "token": chosen.group(0),
                 "base_token": base,
-                "base_guesses": analysis["guesses"],
-                "base_matches": analysis["sequence"],
+                "base_guesses": Decimal(10) ** Decimal(base_log10),
+                "base_matches": base_sequence,
                 "repeat_count": len(chosen.group(0)) / len(base),
             }
         )
@@ -263,7 +281,7 @@ def _kind(match: dict[str, Any]) -> str | None:
 
 
 # -- the word model ----------------------------------------------------------------------------
-def _word_model(password: str, dicts: Dictionaries, user: dict[str, tuple[int, str]]) -> tuple[float, list[str], int]:
+def _word_model(password: str, v: Vocabulary) -> tuple[float, list[str], int]:
     """(log10 guesses, kinds, known words: 0 unless every letter belongs to a word of 3 letters
     or more)."""
     folded = fold(password)
@@ -281,30 +299,30 @@ def _word_model(password: str, dicts: Dictionaries, user: dict[str, tuple[int, s
             if len(between) == 1:
                 separators.add(between)
             else:
-                log10 += _padding_log10(password[position : run.start()], dicts, user)
+                log10 += _padding_log10(password[position : run.start()], v)
         position = run.end()
         text = run.group(0)
         core = text.strip("0123456789@$!")
         if not core or not any(c.isalpha() for c in core):
             parts += 1
-            log10 += _padding_log10(password[run.start() : run.end()], dicts, user)
+            log10 += _padding_log10(password[run.start() : run.end()], v)
             continue
         start = run.start() + text.index(core)
         for edge_start, edge_end in ((run.start(), start), (start + len(core), run.end())):
             if edge_end > edge_start:
                 parts += 1
-                log10 += _padding_log10(password[edge_start:edge_end], dicts, user)
+                log10 += _padding_log10(password[edge_start:edge_end], v)
         subs = sum(1 for c in core if not c.isalpha())
         log10 += min(subs, 4) * math.log10(2)  # each l33t character: substituted or not
         original = password[start : start + len(core)]
         plain = core.translate(LEET_PLAIN)
         log10 += sum(1 for c in plain if not c.isalpha()) * LOG10_SEPARATOR  # other digits inside
         for piece in LETTERS.finditer(plain):
-            cost, found, leftover = _segment(piece.group(0), dicts, user)
+            cost, found, leftover = _segment(piece.group(0), v)
             log10 += cost
             parts += len(found) + (1 if leftover else 0)
             kinds += [k for _, k in found]
-            fewest = _fewest_words(piece.group(0), dicts, user)
+            fewest = _fewest_words(piece.group(0), v)
             if fewest is None:
                 leftover_letters = True
             else:
@@ -317,17 +335,20 @@ def _word_model(password: str, dicts: Dictionaries, user: dict[str, tuple[int, s
         if len(tail) == 1:
             separators.add(tail)
         else:
-            log10 += _padding_log10(password[position:], dicts, user)
+            log10 += _padding_log10(password[position:], v)
     log10 += len(separators) * LOG10_SEPARATOR
     log10 += math.log10(max(parts, 1))
     return log10, kinds, 0 if leftover_letters else words
 
 
-def _segment(letters: str, dicts: Dictionaries, user: dict[str, tuple[int, str]]) -> tuple[float, list[tuple[str, str]], bool]:
+Reading = tuple[float, list[tuple[str, str]], bool]
+
+
+def _segment(letters: str, v: Vocabulary) -> Reading:
     """The cheapest reading of a run of letters as dictionary words (two letters or more) and
     leftover letters: (log10 guesses, [(word, kind)], whether letters were left over)."""
     n = len(letters)
-    best: list[tuple[float, list[tuple[str, str]], bool] | None] = [None] * (n + 1)
+    best: list[Reading | None] = [None] * (n + 1)
     best[0] = (0.0, [], False)
     for end in range(1, n + 1):
         options = []
@@ -337,7 +358,7 @@ def _segment(letters: str, dicts: Dictionaries, user: dict[str, tuple[int, str]]
         for start in range(max(0, end - LONGEST_WORD), end - 1):
             head = best[start]
             word = letters[start:end]
-            rank_name = user.get(word) or dicts.ranked.get(word)
+            rank_name = v.user.get(word) or v.ranked.get(word)
             if head is None or rank_name is None:
                 continue
             options.append((head[0] + math.log10(rank_name[0]), [*head[1], (word, rank_name[1])], head[2]))
@@ -346,7 +367,7 @@ def _segment(letters: str, dicts: Dictionaries, user: dict[str, tuple[int, str]]
     return result if result is not None else (n * LOG10_LETTER, [], True)
 
 
-def _fewest_words(letters: str, dicts: Dictionaries, user: dict[str, tuple[int, str]]) -> int | None:
+def _fewest_words(letters: str, v: Vocabulary) -> int | None:
     """The fewest known words of 3 letters or more that make up `letters` exactly, or None: a
     password of one or two known words padded with digits and symbols is an attacker's first try,
     whatever the ranks ("mariecurie" is marie + curie)."""
@@ -356,12 +377,12 @@ def _fewest_words(letters: str, dicts: Dictionaries, user: dict[str, tuple[int, 
         for start in range(max(0, end - LONGEST_WORD), end - MIN_WORD + 1):
             head = best[start]
             word = letters[start:end]
-            if head is not None and (word in user or word in dicts.ranked):
+            if head is not None and (word in v.user or word in v.ranked):
                 current = best[end]
                 best[end] = head + 1 if current is None else min(current, head + 1)
     return best[n]
 
 
-def _padding_log10(text: str, dicts: Dictionaries, user: dict[str, tuple[int, str]]) -> float:
+def _padding_log10(text: str, v: Vocabulary) -> float:
     """Digits and symbols around or between words: years, dates, "123", "!!" are cheap."""
-    return _zxcvbn(text, dicts, user)[0]
+    return _zxcvbn(text, v)[0]

@@ -86,6 +86,9 @@ class Dictionaries:
     ranked: dict[str, tuple[int, str]]  # word -> (best rank, list name)
     common_passwords: frozenset[str]  # Richelieu and zxcvbn's passwords, folded
     richelieu_ranked: tuple[str, ...]
+    # The longest word starting with these 3 letters (or 2, for 2-letter words): the substrings
+    # of a password worth looking up end there.
+    longest_from: dict[str, int]
 
 
 def _read(name: str) -> list[str]:
@@ -116,7 +119,11 @@ def dictionaries() -> Dictionaries:
         add([fold(w) for w in FREQUENCY_LISTS[key]], name)
     add(PRODUCT_WORDS, "officine")
     common = frozenset(richelieu) | frozenset(fold(w) for w in FREQUENCY_LISTS["passwords"])
-    return Dictionaries(ranked, common, tuple(richelieu))
+    longest: dict[str, int] = {}
+    for word in ranked:
+        head = word[:3]
+        longest[head] = max(longest.get(head, 0), len(word))
+    return Dictionaries(ranked, common, tuple(richelieu), longest)
 
 
 @lru_cache(maxsize=1)

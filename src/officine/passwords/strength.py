@@ -84,9 +84,8 @@ def _feedback(judged: cnil.CnilResult, guessed: Estimate, problems: list[str]) -
     case_text = w["cases"][judged.case]
     lines = []
     if not problems:
-        lines.append(
-            w["ok"].format(case_text=case_text, bits=f"{judged.entropy_bits:.0f}", guesses=amount(guessed.guesses_log10))
-        )
+        bits = f"{judged.entropy_bits:.0f}"
+        lines.append(w["ok"].format(case_text=case_text, bits=bits, guesses=amount(guessed.guesses_log10)))
     for problem in problems:
         template = w["problems"][problem]
         lines.append(
