@@ -21,7 +21,7 @@ from officine.store.packing import PackingError, blob_refs, pack, unpack
 
 ENV_URL = "OFFICINE_DATABASE_URL"
 # The newest migration in store/migrations/versions (a test checks they agree).
-HEAD_REVISION = "0007"
+HEAD_REVISION = "0010"
 
 
 def default_database_url() -> str:
