@@ -97,7 +97,7 @@ def _feedback(judged: cnil.CnilResult, guessed: Estimate, problems: list[str]) -
                 classes=", ".join(w["classes"][c] for c in judged.classes) or "aucun caractère",
                 bits=f"{judged.entropy_bits:.0f}",
                 guesses=amount(guessed.guesses_log10),
-                required=amount(REQUIRED_LOG10[judged.case]),
+                required=w["required"][int(REQUIRED_LOG10[judged.case])],
             )
         )
     if problems and guessed.patterns:
@@ -120,5 +120,6 @@ def amount(log10: float) -> str:
         return str(a["less_than_thousand"])
     for limit, key in ((1e6, "thousand"), (1e9, "million"), (1e12, "billion")):
         if value < limit:
-            return str(a[key].format(n=f"{value / (limit / 1000):.0f}"))
+            n = f"{value / (limit / 1000):.0f}"
+            return str(a[f"{key}_one"] if n == "1" and key != "thousand" else a[key].format(n=n))
     return str(a["more"])
