@@ -158,15 +158,17 @@ def audit_command(
         if keyfile is not None and not keyfile.is_file():
             raise UserError(f"Fichier clé introuvable : {keyfile}. Rien n'a été lu.")
         master = _secret("Mot de passe principal de la base (rien ne s'affiche) : ")
-    store = None
-    if not no_save:
-        from officine.store import Store  # noqa: PLC0415
-
-        store = Store(db)
+    known = passwords.existing_store(db)  # the pharmacy's own words, if its database exists
     with scrubbed("password-manager audit"):
-        outcome = passwords.audit_vault(file, master, keyfile, pwned_path=pwned, case=case, store=store)
+        outcome = passwords.audit_vault(
+            file, master, keyfile, pwned_path=pwned, case=case, context=passwords.pharmacy_context(known)
+        )
     del master
     report = outcome.report
+    if not no_save:  # written only once everything was read and judged
+        from officine.store import Store  # noqa: PLC0415
+
+        passwords.record_audit(known or Store(db), report)
     if as_json:
         print(json.dumps(report.to_json(), ensure_ascii=False))
     else:

@@ -54,7 +54,6 @@ def existing_store(url: str | None) -> Store | None:
 @dataclass(frozen=True)
 class AuditOutcome:
     report: AuditReport
-    audit_id: int | None  # None when not recorded
     export_warning: bool  # a CSV export holds every password in clear: delete it
 
 
@@ -65,24 +64,28 @@ def audit_vault(
     *,
     pwned_path: Path | None = None,
     case: int = 1,
-    store: Store | None = None,
-    by: str = "ligne de commande",
+    context: Sequence[str] = (),
     now: datetime | None = None,
 ) -> AuditOutcome:
-    """Read the vault, judge every entry, record the report (when a store is given)."""
+    """Read the vault and judge every entry; nothing is written (see `record_audit`), so a bad
+    file or a wrong master password changes nothing."""
     from officine.passwords.pwned import PwnedFile  # noqa: PLC0415
-    from officine.passwords.records import record  # noqa: PLC0415
     from officine.passwords.vault import read_vault  # noqa: PLC0415
 
     pwned = PwnedFile(pwned_path) if pwned_path is not None else None  # checked before the vault is opened
     try:
         vault = read_vault(path, master_password, keyfile)
-        report = analyse(vault, now or datetime.now(UTC), case=case, context=pharmacy_context(store), pwned=pwned)
+        report = analyse(vault, now or datetime.now(UTC), case=case, context=context, pwned=pwned)
     finally:
         if pwned is not None:
             pwned.close()
-    audit_id = record(store, report, by) if store is not None else None
-    return AuditOutcome(report, audit_id, vault.is_export)
+    return AuditOutcome(report, vault.is_export)
+
+
+def record_audit(store: Store, report: AuditReport, by: str = "ligne de commande") -> int:
+    from officine.passwords.records import record  # noqa: PLC0415
+
+    return record(store, report, by)
 
 
 def latest_report(store: Store) -> dict[str, object] | None:
