@@ -30,7 +30,7 @@ ENTRIES = [
     ("Site fournisseur", "commandes", "Vx3!nT8qLm2#Rk5w", False),
 ]
 NOTE = ("Code de l'alarme", "", "", False)  # neither login nor password: a note, not judged
-IN_RECYCLE_BIN = ("Ancien compte", "marie", "motdepasse", False)
+IN_RECYCLE_BIN = ("Ancien compte", "marie", "Poubelle2019!", False)
 LEAKED = {"Vx3!nT8qLm2#Rk5w": 42}
 ALL_PASSWORDS = sorted({p for _, _, p, _ in [*ENTRIES, IN_RECYCLE_BIN] if p} | {MASTER})
 

@@ -17,6 +17,8 @@ from officine.passwords.audit import AuditReport, analyse
 from officine.passwords.state import build_state
 from officine.passwords.strength import MAX_INPUT, Strength, assess
 
+__all__ = ["AuditOutcome", "Strength", "audit_vault", "record_audit", "site_facts", "test_password"]
+
 if TYPE_CHECKING:
     from officine.store import Store
 
