@@ -275,3 +275,71 @@ def test_any_bytes_as_a_csv_export_are_read_or_refused_in_french(tmp_path: Path,
         assert exc.message
     else:
         analyse(vault, datetime.now(UTC))
+
+
+# -- MDP-04 and MDP-05 from the audit, judged by evaluate() ---------------------------------------
+def _judge(report: dict[str, Any] | None, now: datetime, answers: dict[str, str] | None = None) -> dict[str, Any]:
+    from officine import snapshot
+    from officine.answers import Answers
+    from officine.evaluate import evaluate
+    from officine.passwords.state import build_state
+    from officine.reference import load_reference
+    from officine.services.audit import load_knowledge
+
+    snap = snapshot.reanalyse(
+        snapshot.load(Path(__file__).parent / "fixtures/snapshots/windows10-fr-non-conforme.json")
+    )
+    k = load_knowledge()
+    facts = build_state(report, now)
+    done = evaluate(
+        k.catalogue, [snap], Answers(values=answers or {}), k.checks, k.messages, load_reference(), now.date(), facts
+    )
+    return {m.measure.id: m for m in done.measures}
+
+
+def _clean_report(at: datetime) -> dict[str, Any]:
+    from officine.passwords.vault import Entry, Vault
+
+    vault = Vault(
+        "keepass", "coffre.kdbx", tuple(Entry(f"Compte {i}", f"Gx7#pLw2!Qz9vR4m{i}x{i * 7}", True) for i in range(3))
+    )
+    return analyse(vault, at).to_json()
+
+
+def test_a_recent_audit_shows_the_manager_in_use_and_an_old_one_does_not() -> None:
+    audited = datetime(2026, 11, 29, 10, 0, tzinfo=UTC)
+    results = _judge(_clean_report(audited), audited)
+    assert results["MDP-04"].verdict.value == "pass"
+    assert results["MDP-04"].evidence[0].text == "Coffre de mots de passe KeePass audité le 29/11/2026 : 3 entrées."
+    # A year and more later, the audit no longer tells: the workstation and the answer decide again.
+    later = _judge(_clean_report(audited), datetime(2027, 12, 30, tzinfo=UTC))
+    assert later["MDP-04"].verdict.value == "needs_answer"
+    assert "Aucun gestionnaire" in later["MDP-04"].evidence[0].text
+    assert later["MDP-05"].evidence[0].reason == "no_audit"
+
+
+def test_a_clean_audit_still_asks_about_notes_near_the_workstations() -> None:
+    audited = datetime(2026, 11, 29, 10, 0, tzinfo=UTC)
+    results = _judge(_clean_report(audited), audited)
+    mdp05 = results["MDP-05"]
+    assert mdp05.verdict.value == "needs_answer"
+    assert mdp05.evidence[0].verdict.value == "pass" and "aucun mot de passe réutilisé" in mdp05.evidence[0].text
+    answered = _judge(_clean_report(audited), audited, {"MDP-05.q1": "oui", "MDP-05.q2": "non"})
+    assert answered["MDP-05"].verdict.value == "pass"
+    post_its = _judge(_clean_report(audited), audited, {"MDP-05.q1": "oui", "MDP-05.q2": "oui"})
+    assert post_its["MDP-05"].verdict.value == "fail"
+
+
+def test_a_large_audit_quotes_thirty_findings_and_counts_the_rest() -> None:
+    from officine.passwords.vault import Entry, Vault
+
+    audited = datetime(2026, 11, 29, 10, 0, tzinfo=UTC)
+    vault = Vault("keepass", "coffre.kdbx", tuple(Entry(f"Site {i}", "azerty", True) for i in range(50)))
+    results = _judge(analyse(vault, audited).to_json(), audited)
+    evidence = results["MDP-05"].evidence
+    assert results["MDP-05"].verdict.value == "fail"
+    machine = [e for e in evidence if e.source == "machine"]
+    assert (
+        len(machine) == 31
+        and machine[-1].text == "Audit du 29/11/2026 : 21 autres constats (voir la page Mots de passe)."
+    )
