@@ -14,10 +14,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from officine.passwords import cnil
+from officine.passwords.estimate import estimate
 from officine.passwords.lists import LEET_PLAIN, fold
 from officine.passwords.pwned import PwnedFile
-from officine.passwords.strength import assess, is_common
+from officine.passwords.strength import assess_estimated, is_common
 from officine.passwords.vault import Entry, Vault
 
 KINDS = ("empty", "common", "leaked", "weak", "reused", "similar", "expired")
@@ -115,31 +115,28 @@ def analyse(
 
 
 def _judge(password: str, context: Sequence[str], case: int) -> tuple[bool, tuple[str, ...], bool]:
-    """(acceptable, problems, acceptable for case 2). A password below the CNIL case is weak
-    whatever its guessability: the estimate is only computed when it could change the verdict."""
-    judged = cnil.judge(password, case)
-    if not judged.ok:
-        return False, ("cnil",), case == 1 and 2 in judged.met and assess(password, context, 2).acceptable
-    result = assess(password, context, case)
-    meets_2 = result.acceptable or (case == 1 and assess(password, context, 2).acceptable)
+    """(acceptable, problems, acceptable for case 2), from one estimate."""
+    guessed = estimate(password, context)
+    result = assess_estimated(password, guessed, case)
+    meets_2 = result.acceptable or (case == 1 and assess_estimated(password, guessed, 2).acceptable)
     return result.acceptable, result.problems, meets_2
 
 
 def _titles(entries: list[Entry]) -> list[str]:
     """Each entry's title as shown in the report: its own (cut to 120 characters), numbered when
     two are alike, masked when it contains a password of the vault."""
-    secrets = {fold(e.password) for e in entries if len(e.password) >= MIN_TITLE_SECRET}
-    longest = max((len(s) for s in secrets), default=0)
+    by_gram: dict[str, set[str]] = defaultdict(set)  # first 4 letters of a password -> passwords
+    for e in entries:
+        if len(e.password) >= MIN_TITLE_SECRET:
+            secret = fold(e.password)
+            by_gram[secret[:MIN_TITLE_SECRET]].add(secret)
     shown: list[str] = []
     seen: dict[str, int] = defaultdict(int)
     for number, entry in enumerate(entries, 1):
         title = " ".join(entry.title.split())[:MAX_TITLE] or f"entrée n° {number} (sans titre)"
         folded = fold(entry.title)
-        if any(
-            folded[i:j] in secrets
-            for i in range(len(folded))
-            for j in range(i + MIN_TITLE_SECRET, min(len(folded), i + longest) + 1)
-        ):
+        grams = {folded[i : i + MIN_TITLE_SECRET] for i in range(len(folded) - MIN_TITLE_SECRET + 1)}
+        if any(secret in folded for gram in grams & by_gram.keys() for secret in by_gram[gram]):
             title = f"entrée n° {number} (titre masqué : il contient un mot de passe)"
         seen[title] += 1
         shown.append(title if seen[title] == 1 else f"{title} ({seen[title]})")

@@ -42,6 +42,7 @@ LOG10_LETTER = math.log10(26)
 LOG10_SEPARATOR = math.log10(33)  # one symbol among the keyboard's, chosen once
 REGEXEN = {"recent_year": re.compile(r"19\d\d|20\d\d")}  # zxcvbn's stops at 2019
 REPEATED_START = re.compile(rf"(.{{1,{CHUNK}}}?)\1+", re.DOTALL)
+MAYBE_DATE = re.compile(r"\d{4}|\d[\s/\\_.-]\d")
 WORDISH = re.compile(r"[a-z0-9@$!]+")
 LETTERS = re.compile(r"[a-z]+")
 GRAPHS = {
@@ -78,18 +79,16 @@ class Vocabulary:
 
     ranked: dict[str, tuple[int, str]]
     user: dict[str, tuple[int, str]]
-    longest_from: dict[str, int]
+    longest_from: dict[str, int]  # longest shipped word by its first 3 letters
+    user_heads: frozenset[str]  # first 3 letters of the pharmacy's words
+    user_longest: int
 
 
 def vocabulary(context: Sequence[str]) -> Vocabulary:
     dicts = dictionaries()
     user = user_dictionary(context)
-    longest = dicts.longest_from
-    extra = {}
-    for word in user:
-        if len(word) > longest.get(word[:3], 0):
-            extra[word[:3]] = max(extra.get(word[:3], 0), len(word))
-    return Vocabulary(dicts.ranked, user, {**longest, **extra} if extra else longest)
+    heads = frozenset(w[:3] for w in user)
+    return Vocabulary(dicts.ranked, user, dicts.longest_from, heads, max((len(w) for w in user), default=0))
 
 
 def user_dictionary(context: Sequence[str]) -> dict[str, tuple[int, str]]:
@@ -171,19 +170,27 @@ def _omnimatch(password: str, v: Vocabulary) -> list[dict[str, Any]]:
     found += _repeats(password, v)
     found += matching.sequence_match(password)
     found += matching.regex_match(password, _regexen=REGEXEN)
-    found += matching.date_match(password)
+    if MAYBE_DATE.search(password):  # zxcvbn's dates need 4 digits in a row, or digits around a separator
+        found += matching.date_match(password)
     return sorted(found, key=lambda m: (m["i"], m["j"]))
 
 
-def _dictionary(password: str, folded: str, v: Vocabulary, reverse: bool = False) -> list[dict[str, Any]]:
+def _dictionary(
+    password: str, folded: str, v: Vocabulary, reverse: bool = False, cover: list[int] | None = None
+) -> list[dict[str, Any]]:
+    """Every substring found in a dictionary. `cover[i]`: the first position at or after i that a
+    match must include (the l33t matcher only wants parts with a substituted character)."""
     found = []
     n = len(folded)
-    longest_from = v.longest_from
+    longest_from, ranked, user, user_heads = v.longest_from, v.ranked, v.user, v.user_heads
     for i in range(n):
-        reach = max(longest_from.get(folded[i : i + 3], 0), 2)
-        for j in range(i, min(n, i + reach)):
+        head = folded[i : i + 3]
+        mine = head in user_heads
+        end = min(n, i + max(longest_from.get(head, 0), v.user_longest if mine else 0, 2))
+        start = i if cover is None else max(i, cover[i])
+        for j in range(start, end):
             word = folded[i : j + 1]
-            rank_name = v.user.get(word) or v.ranked.get(word)
+            rank_name = (user.get(word) if mine else None) or ranked.get(word)
             if rank_name is None:
                 continue
             found.append(
@@ -215,15 +222,19 @@ def _reversed(password: str, v: Vocabulary) -> list[dict[str, Any]]:
 def _l33t(password: str, v: Vocabulary) -> list[dict[str, Any]]:
     found = []
     subs = matching.enumerate_l33t_subs(matching.relevant_l33t_subtable(password, matching.L33T_TABLE))
+    n = len(password)
     for sub in subs[:MAX_L33T_SUBSTITUTIONS]:
         if not sub:
             break
         subbed = matching.translate(password, sub)
-        for m in _dictionary(subbed, fold(subbed), v):
+        cover = [n] * (n + 1)
+        for i in range(n - 1, -1, -1):
+            cover[i] = i if password[i] in sub else cover[i + 1]
+        for m in _dictionary(subbed, fold(subbed), v, cover=cover):
             token = password[m["i"] : m["j"] + 1]
             if fold(token) == m["matched_word"] or len(token) < 2:
                 continue  # no substitution in this part
-            m.update(token=token, l33t=True, sub={k: v for k, v in sub.items() if k in token})
+            m.update(token=token, l33t=True, sub={k: plain for k, plain in sub.items() if k in token})
             found.append(m)
     return found
 
@@ -384,5 +395,16 @@ def _fewest_words(letters: str, v: Vocabulary) -> int | None:
 
 
 def _padding_log10(text: str, v: Vocabulary) -> float:
-    """Digits and symbols around or between words: years, dates, "123", "!!" are cheap."""
+    """Digits and symbols around or between words: years, dates, "123", "!!" are cheap. A single
+    character's figure is kept (one character is no secret; longer padding never is kept)."""
+    if len(text) == 1:
+        known = _SINGLE.get(text)
+        if known is None:
+            known = _zxcvbn(text, v)[0]
+            if len(_SINGLE) < 512:
+                _SINGLE[text] = known
+        return known
     return _zxcvbn(text, v)[0]
+
+
+_SINGLE: dict[str, float] = {}

@@ -65,8 +65,12 @@ def is_common(password: str) -> bool:
 def assess(password: str, context: Sequence[str] = (), case: int = 1) -> Strength:
     """`context`: words the attacker knows (from `lists.words_of`: the pharmacy's name, town,
     team); `case`: the CNIL case that applies (1 password alone, 2 account that blocks, 3 code)."""
+    return assess_estimated(password, estimate(password, context), case)
+
+
+def assess_estimated(password: str, guessed: Estimate, case: int) -> Strength:
+    """The verdict for one case from an estimate already made (the audit judges two cases)."""
     judged = cnil.judge(password, case)
-    guessed = estimate(password, context)
     problems = []
     if not judged.ok:
         problems.append("cnil")
