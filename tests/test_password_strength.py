@@ -154,3 +154,19 @@ def test_the_dashboard_check_is_the_engine_with_case_2_and_twelve_characters() -
     assert password_problem("Gx7-pLw2-Qz") is not None  # 11 characters: the dashboard asks 12
     assert password_problem("qmzvkrtplwxb") is None  # 12 random letters: 56 bits, case 2
     assert password_problem("Pharmacie2024!") is not None
+
+
+@given(st.text(alphabet="abcdeilmnoprstuAEPS0123456789!@$ -_.&é", min_size=1, max_size=24))
+@settings(max_examples=300, deadline=None)
+def test_our_sequence_search_gives_zxcvbn_s_own_answer(password: str) -> None:
+    """The faster search (float logs, pruning) finds the same guesses as zxcvbn on the same matches."""
+    from decimal import Decimal
+
+    from zxcvbn import matching, scoring
+
+    from officine.passwords.sequence import most_guessable
+
+    matches = matching.omnimatch(password)  # zxcvbn's own English dictionaries
+    expected = scoring.most_guessable_match_sequence(password, [dict(m) for m in matches])
+    ours, _ = most_guessable(password, [dict(m) for m in matches])
+    assert abs(ours - float(Decimal(expected["guesses"]).log10())) < 1e-6
