@@ -67,6 +67,12 @@ def tester_inputs(rng: random.Random) -> list[str]:
     return inputs
 
 
+def _cpu() -> float:
+    """CPU time of this process and of its finished children (the audit's worker processes)."""
+    t = os.times()
+    return t.user + t.system + t.children_user + t.children_system
+
+
 def percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
@@ -150,9 +156,9 @@ def bench_audit(entries: int) -> dict[str, Any]:
         start, cpu = time.perf_counter(), time.process_time()
         vault = entries_of_keepass(opened, path.name)
         read_s, read_cpu = time.perf_counter() - start, time.process_time() - cpu
-        start, cpu = time.perf_counter(), time.process_time()
+        start, cpu = time.perf_counter(), _cpu()
         report = analyse(vault, datetime.now(UTC))
-        judge_s, judge_cpu = time.perf_counter() - start, time.process_time() - cpu
+        judge_s, judge_cpu = time.perf_counter() - start, _cpu() - cpu
     return {
         "entries": entries,
         "file_bytes": size,
@@ -164,6 +170,7 @@ def bench_audit(entries: int) -> dict[str, Any]:
         "judge_s": judge_s,
         "audit_without_key_derivation_s": parse_s + read_s + judge_s,
         "cpu": {
+            "judge_s": judge_cpu,
             "key_derivation_s": max(0.0, open_cpu - parse_cpu),
             "audit_without_key_derivation_s": parse_cpu + read_cpu + judge_cpu,
         },

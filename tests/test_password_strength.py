@@ -164,9 +164,13 @@ def test_our_sequence_search_gives_zxcvbn_s_own_answer(password: str) -> None:
 
     from zxcvbn import matching, scoring
 
-    from officine.passwords.sequence import most_guessable
+    from officine.passwords.sequence import MAX_STRETCH, most_guessable
 
     matches = matching.omnimatch(password)  # zxcvbn's own English dictionaries
     expected = scoring.most_guessable_match_sequence(password, [dict(m) for m in matches])
     ours, _ = most_guessable(password, [dict(m) for m in matches])
-    assert abs(ours - float(Decimal(expected["guesses"]).log10())) < 1e-6
+    theirs = float(Decimal(expected["guesses"]).log10())
+    if theirs < MAX_STRETCH:
+        assert abs(ours - theirs) < 1e-6
+    else:  # long bruteforce stretches are not tried: never below, and both far above every bar
+        assert ours >= theirs - 1e-6

@@ -79,7 +79,6 @@ def analyse(
 ) -> AuditReport:
     """`case`: the CNIL case an entry's password must meet (1 unless the accounts are known to
     block after errors); a code of 4 to 8 digits is judged as an unlock code (case 3)."""
-    judge = judge or _judge
     entries = [e for e in vault.entries if e.password or e.login]
     titles = _titles(entries)
     findings: list[Finding] = []
@@ -91,16 +90,19 @@ def analyse(
             findings.append(Finding("empty", (titles[i],)))
         if entry.expires_at is not None and entry.expires_at < now:
             findings.append(Finding("expired", (titles[i],), {"since": entry.expires_at.date().isoformat()}))
+    common = {p for p in by_password if is_common(p)}
+    leaks = {p: n for p in by_password if p not in common and pwned is not None and (n := pwned.count(p))}
+    to_judge = [(p, 3 if CODE.fullmatch(p) else case) for p in by_password if p not in common and p not in leaks]
+    verdicts = _judge_all(to_judge, context, judge)
     for password, owners in by_password.items():
         owner_titles = tuple(titles[i] for i in owners)
-        leaks = pwned.count(password) if pwned is not None else 0
-        if is_common(password):
+        if password in common:
             findings += [Finding("common", (t,)) for t in owner_titles]
-        elif leaks:
-            findings += [Finding("leaked", (t,), {"times": leaks}) for t in owner_titles]
+        elif password in leaks:
+            findings += [Finding("leaked", (t,), {"times": leaks[password]}) for t in owner_titles]
         else:
             fits = 3 if CODE.fullmatch(password) else case
-            acceptable, problems, meets_case_2 = judge(password, context, fits)
+            acceptable, problems, meets_case_2 = verdicts[password]
             if not acceptable:
                 detail = {"case": fits, "problems": list(problems), "meets_case_2": meets_case_2}
                 findings += [Finding("weak", (t,), detail) for t in owner_titles]
@@ -112,6 +114,20 @@ def analyse(
     order = {k: i for i, k in enumerate(KINDS)}
     findings.sort(key=lambda f: (order[f.kind], f.titles))
     return AuditReport(vault.kind, vault.name, now, len(entries), case, tuple(findings), pwned is not None)
+
+
+Verdict = tuple[bool, tuple[str, ...], bool]
+
+
+def _judge_all(
+    items: list[tuple[str, int]],
+    context: Sequence[str],
+    judge: Callable[[str, Sequence[str], int], Verdict] | None,
+) -> dict[str, Verdict]:
+    """Each distinct password judged once. (Worker processes were tried: on two busy cores they
+    brought nothing, see docs/benchmarks.md.)"""
+    run = judge or _judge
+    return {p: run(p, context, c) for p, c in items}
 
 
 def _judge(password: str, context: Sequence[str], case: int) -> tuple[bool, tuple[str, ...], bool]:

@@ -111,8 +111,9 @@ def estimate(password: str, context: Sequence[str] = ()) -> Estimate:
     known = 0
     all_known = True
     for chunk, repeats in _chunks(seen):
-        z_log10, z_patterns = _zxcvbn(chunk, v)
-        w_log10, w_patterns, w_known = _word_model(chunk, v)
+        matches = _omnimatch(chunk, v)
+        z_log10, z_patterns = _zxcvbn(chunk, v, matches)
+        w_log10, w_patterns, w_known = _word_model(chunk, v, matches)
         if w_log10 < z_log10:
             total += w_log10
             patterns += w_patterns
@@ -149,11 +150,24 @@ def _chunks(text: str) -> list[tuple[str, int]]:
 
 
 # -- zxcvbn over French dictionaries -----------------------------------------------------------
-def _zxcvbn(password: str, v: Vocabulary) -> tuple[float, list[str]]:
+def _zxcvbn(password: str, v: Vocabulary, matches: list[dict[str, Any]] | None = None) -> tuple[float, list[str]]:
     if not password:
         return 0.0, []
-    log10, sequence = most_guessable(password, _omnimatch(password, v))
+    found = _omnimatch(password, v) if matches is None else matches  # found for this very text
+    log10, sequence = most_guessable(password, found)
     return log10, [k for m in sequence if (k := _kind(m))]
+
+
+SCORED = ("guesses", "guesses_log10", "_log10")  # figures zxcvbn and we cache in a match
+
+
+def _fresh(match: dict[str, Any], shift: int = 0) -> dict[str, Any]:
+    """A copy of a match without its cached figures (they depend on the whole password)."""
+    copy = {k: value for k, value in match.items() if k not in SCORED}
+    if shift:
+        copy["i"] -= shift
+        copy["j"] -= shift
+    return copy
 
 
 def _omnimatch(password: str, v: Vocabulary) -> list[dict[str, Any]]:
@@ -292,7 +306,9 @@ def _kind(match: dict[str, Any]) -> str | None:
 
 
 # -- the word model ----------------------------------------------------------------------------
-def _word_model(password: str, v: Vocabulary) -> tuple[float, list[str], int]:
+def _word_model(
+    password: str, v: Vocabulary, matches: list[dict[str, Any]] | None = None
+) -> tuple[float, list[str], int]:
     """(log10 guesses, kinds, known words: 0 unless every letter belongs to a word of 3 letters
     or more)."""
     folded = fold(password)
@@ -310,19 +326,19 @@ def _word_model(password: str, v: Vocabulary) -> tuple[float, list[str], int]:
             if len(between) == 1:
                 separators.add(between)
             else:
-                log10 += _padding_log10(password[position : run.start()], v)
+                log10 += _padding_log10(password, position, run.start(), v, matches)
         position = run.end()
         text = run.group(0)
         core = text.strip("0123456789@$!")
         if not core or not any(c.isalpha() for c in core):
             parts += 1
-            log10 += _padding_log10(password[run.start() : run.end()], v)
+            log10 += _padding_log10(password, run.start(), run.end(), v, matches)
             continue
         start = run.start() + text.index(core)
         for edge_start, edge_end in ((run.start(), start), (start + len(core), run.end())):
             if edge_end > edge_start:
                 parts += 1
-                log10 += _padding_log10(password[edge_start:edge_end], v)
+                log10 += _padding_log10(password, edge_start, edge_end, v, matches)
         subs = sum(1 for c in core if not c.isalpha())
         log10 += min(subs, 4) * math.log10(2)  # each l33t character: substituted or not
         original = password[start : start + len(core)]
@@ -346,7 +362,7 @@ def _word_model(password: str, v: Vocabulary) -> tuple[float, list[str], int]:
         if len(tail) == 1:
             separators.add(tail)
         else:
-            log10 += _padding_log10(password[position:], v)
+            log10 += _padding_log10(password, position, len(password), v, matches)
     log10 += len(separators) * LOG10_SEPARATOR
     log10 += math.log10(max(parts, 1))
     return log10, kinds, 0 if leftover_letters else words
@@ -394,9 +410,11 @@ def _fewest_words(letters: str, v: Vocabulary) -> int | None:
     return best[n]
 
 
-def _padding_log10(text: str, v: Vocabulary) -> float:
-    """Digits and symbols around or between words: years, dates, "123", "!!" are cheap. A single
-    character's figure is kept (one character is no secret; longer padding never is kept)."""
+def _padding_log10(password: str, start: int, end: int, v: Vocabulary, matches: list[dict[str, Any]] | None) -> float:
+    """Digits and symbols around or between words: years, dates, "123", "!!" are cheap. Judged
+    with the matches already found in the whole part that lie inside (no second search). A
+    single character's figure is kept (one character is no secret; longer padding never is)."""
+    text = password[start:end]
     if len(text) == 1:
         known = _SINGLE.get(text)
         if known is None:
@@ -404,7 +422,10 @@ def _padding_log10(text: str, v: Vocabulary) -> float:
             if len(_SINGLE) < 512:
                 _SINGLE[text] = known
         return known
-    return _zxcvbn(text, v)[0]
+    if matches is None:
+        return _zxcvbn(text, v)[0]
+    inside = [_fresh(m, start) for m in matches if m["i"] >= start and m["j"] < end]
+    return most_guessable(text, inside)[0]
 
 
 _SINGLE: dict[str, float] = {}

@@ -8,7 +8,7 @@ to audit thousands of entries): logarithms in floats instead of Decimal; matches
 than bruteforcing their stretch left out; bruteforce stretches only tried after a position
 where a non-bruteforce part ends (an optimal reading never has two bruteforce stretches side by
 side: one spanning both is as cheap with one part fewer, which zxcvbn also relies on).
-A test compares both on random inputs."""
+Long bruteforce stretches are not tried (MAX_STRETCH). A test compares both on random inputs."""
 
 from __future__ import annotations
 
@@ -20,6 +20,10 @@ from zxcvbn import scoring
 LOG10_GROWTH = math.log10(scoring.MIN_GUESSES_BEFORE_GROWING_SEQUENCE)
 LOG10_SINGLE_CHAR_BRUTEFORCE = math.log10(scoring.MIN_SUBMATCH_GUESSES_SINGLE_CHAR + 1)
 _LOG10_FACTORIAL = [0.0]
+# Bruteforce stretches longer than this after a match are not tried: such a reading costs 10^20
+# guesses or more, far above any bar (10^10 at most), so verdicts never change; only the figure
+# of a password already that strong may come out higher than zxcvbn's.
+MAX_STRETCH = 20
 
 
 def _log10_factorial(n: int) -> float:
@@ -87,7 +91,7 @@ def most_guessable(password: str, matches: list[dict[str, Any]]) -> tuple[float,
         # Bruteforce stretches ending at k: from the start, or right after a matched part.
         update({"pattern": "bruteforce", "token": password[: k + 1], "i": 0, "j": k}, _bruteforce_log10(k + 1), 1)
         for i in after_match:
-            if i > k:
+            if i > k or k - i >= MAX_STRETCH:
                 continue
             stretch = {"pattern": "bruteforce", "token": password[i : k + 1], "i": i, "j": k}
             part = _bruteforce_log10(k - i + 1)
