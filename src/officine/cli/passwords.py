@@ -106,6 +106,7 @@ def generate_command(
 ) -> None:
     """Propose une phrase de passe française (ou un mot de passe aléatoire) et son entropie."""
     from officine.passwords import generate  # noqa: PLC0415
+    from officine.passwords.lists import diceware_words  # noqa: PLC0415
 
     made = []
     for _ in range(count):
@@ -122,7 +123,7 @@ def generate_command(
     g = made[0]
     cases = ", ".join(str(c) for c in g.case_met) or "aucun"
     if g.kind == "phrase":
-        size = len(generate.diceware_words())
+        size = len(diceware_words())
         how = f"{g.words} mots tirés au hasard parmi {size:,}".replace(",", " ")
     else:
         how = f"{len(g.secret)} caractères tirés au hasard"

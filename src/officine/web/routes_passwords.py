@@ -15,6 +15,7 @@ from starlette.datastructures import FormData
 
 from officine.errors import UserError
 from officine.passwords import generate
+from officine.passwords.lists import diceware_words
 from officine.passwords.safety import scrubbed
 from officine.services import passwords
 from officine.services.accounts import SignedIn
@@ -83,4 +84,4 @@ async def generate_password(request: Request) -> Response:
             made = generate.random_password(int(_choice(form, "length", ("16", "20", "24", "32"), "20")))
     except UserError as exc:
         return _page(web, request, user, status=400, error=exc.message)
-    return _page(web, request, user, generated=made.to_json(), vocabulary=len(generate.diceware_words()))
+    return _page(web, request, user, generated=made.to_json(), vocabulary=len(diceware_words()))
