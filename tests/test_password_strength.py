@@ -176,3 +176,111 @@ def test_our_sequence_search_gives_zxcvbn_s_own_answer(password: str) -> None:
         assert abs(ours - theirs) < 1e-6
     else:  # long bruteforce stretches are not tried: never below, and both far above every bar
         assert ours >= theirs - 1e-6
+
+
+# -- the generator ------------------------------------------------------------------------------
+def test_passphrases_have_the_words_and_entropy_the_case_needs() -> None:
+    import math
+
+    from officine.passwords.generate import passphrase
+    from officine.passwords.lists import diceware_words
+
+    words = set(diceware_words())
+    assert len(words) == 7775
+    made = passphrase()
+    assert made.words == 7 and set(made.secret.split("-")) <= words
+    assert round(made.entropy_bits, 1) == round(7 * math.log2(7775), 1) == 90.5
+    assert made.case_met == (1, 2, 3)
+    four = passphrase(4, case=2, separator=" ")
+    assert four.case_met == (2, 3) and len(four.secret.split(" ")) == 4
+    capital = passphrase(capital=True)
+    assert sum(w.isupper() for w in capital.secret.split("-")) == 1
+    assert capital.entropy_bits > made.entropy_bits
+    for _ in range(20):  # what we propose, we accept
+        assert assess(passphrase().secret).acceptable
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "words"),
+    [
+        ({"words": 6}, "entre 7"),
+        ({"case": 3}, "pour un code"),
+        ({"separator": "+"}, "Séparateur"),
+        ({"words": 21}, "et 20"),
+    ],
+)
+def test_a_passphrase_that_would_not_meet_its_case_is_refused_in_french(kwargs: dict[str, Any], words: str) -> None:
+    from officine.errors import UserError
+    from officine.passwords.generate import passphrase
+
+    with pytest.raises(UserError, match=words):
+        passphrase(**kwargs)
+
+
+def test_random_passwords_use_every_kind_asked_and_state_their_exact_entropy() -> None:
+    import math
+
+    from officine.errors import UserError
+    from officine.passwords.generate import ALPHABETS, random_password
+
+    pool = sum(len(a) for a in ALPHABETS.values())
+    for _ in range(50):
+        made = random_password(20)
+        assert len(made.secret) == 20 and cnil.classes_of(made.secret) == (
+            "minuscules",
+            "majuscules",
+            "chiffres",
+            "speciaux",
+        )
+        assert 20 * math.log2(pool) - 1 < made.entropy_bits < 20 * math.log2(pool)
+        assert assess(made.secret).acceptable
+    digits_letters = random_password(16, ("minuscules", "chiffres"))
+    assert set(digits_letters.secret) <= set(ALPHABETS["minuscules"] + ALPHABETS["chiffres"])
+    with pytest.raises(UserError, match="entre 12 et 128"):
+        random_password(11)
+
+
+# -- the command ----------------------------------------------------------------------------------
+def test_the_tester_command_reads_standard_input_and_answers_in_json_without_the_password() -> None:
+    from password_vaults import run
+
+    weak = run("motdepasse", "tester", "--json", stdin="Pharmacie2024!\n")
+    assert weak.returncode == 1, weak.stderr
+    document = json.loads(weak.stdout)
+    assert document["acceptable"] is False and document["cnil"]["met"] == [1, 2, 3]
+    assert document["estimation"]["bits"] < 33 and "Pharmacie2024!" not in weak.stdout + weak.stderr
+    strong = run(
+        "motdepasse",
+        "tester",
+        "--contexte",
+        "Pharmacie des Tilleuls",
+        stdin="patauger farfadet juillet nord neural enfuir nuptiale\n",
+    )
+    assert strong.returncode == 0 and "Acceptable" in strong.stdout
+    code = run("motdepasse", "tester", "--cas", "3", "--json", stdin="7391\n")
+    assert code.returncode == 0 and json.loads(code.stdout)["cnil"]["case"] == 3
+
+
+@pytest.mark.parametrize(
+    ("args", "stdin", "words"),
+    [
+        (("--cas", "4"), "x\n", "Commande incorrecte"),
+        ((), "", "Aucun mot de passe reçu"),
+        ((), "a" * 1025 + "\n", "Au-delà de 1024 caractères"),
+    ],
+)
+def test_the_tester_command_refuses_bad_input_in_french(args: tuple[str, ...], stdin: str, words: str) -> None:
+    from password_vaults import run
+
+    r = run("motdepasse", "tester", *args, stdin=stdin)
+    assert r.returncode == 2 and words in r.stderr and "Traceback" not in r.stderr
+
+
+def test_the_generator_command_gives_json_and_refuses_an_impossible_case() -> None:
+    from password_vaults import run
+
+    r = run("motdepasse", "generer", "--nombre", "3", "--json")
+    made = json.loads(r.stdout)
+    assert r.returncode == 0 and len(made) == 3 and all(m["cnil_cases_met"] == [1, 2, 3] for m in made)
+    r = run("motdepasse", "generer", "--mots", "5")
+    assert r.returncode == 2 and "entre 7 (cas 1 de la CNIL)" in r.stderr
