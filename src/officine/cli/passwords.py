@@ -152,10 +152,10 @@ def audit_command(
         raise UserError(f"Fichier introuvable : {file}.")
     if pwned is not None and not pwned.is_file():
         raise UserError(f"Liste Pwned Passwords introuvable : {pwned}.")
+    from officine.passwords.vault import is_keepass  # noqa: PLC0415
+
     master = None
-    with file.open("rb") as fh:
-        keepass = fh.read(4) == b"\x03\xd9\xa2\x9a" or file.suffix.lower() == ".kdbx"
-    if keepass:
+    if is_keepass(file):
         if keyfile is not None and not keyfile.is_file():
             raise UserError(f"Fichier clé introuvable : {keyfile}. Rien n'a été lu.")
         master = _secret("Mot de passe principal de la base (rien ne s'affiche) : ")

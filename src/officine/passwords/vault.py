@@ -209,13 +209,21 @@ def _check_file(path: Path, limit: int, what: str) -> bytes:
         raise UserError(f"{path.name} ne peut pas être lu : {exc.strerror}.") from None
 
 
-def read_vault(path: Path, password: str | None = None, keyfile: Path | None = None) -> Vault:
-    """A KeePass database (`password` required) or a CSV export, by the file's content."""
+KDBX_SIGNATURE = b"\x03\xd9\xa2\x9a"
+
+
+def is_keepass(path: Path) -> bool:
+    """A KeePass database by its first bytes (or its name, for a damaged one)."""
     head = b""
     if path.is_file():
         with path.open("rb") as fh:
-            head = fh.read(4)
-    if head == b"\x03\xd9\xa2\x9a" or path.suffix.lower() == ".kdbx":
+            head = fh.read(len(KDBX_SIGNATURE))
+    return head == KDBX_SIGNATURE or path.suffix.lower() == ".kdbx"
+
+
+def read_vault(path: Path, password: str | None = None, keyfile: Path | None = None) -> Vault:
+    """A KeePass database (`password` required) or a CSV export, by the file's content."""
+    if is_keepass(path):
         if password is None:
             raise UserError("Le mot de passe principal de la base est nécessaire.")
         return read_keepass(path, password, keyfile)
