@@ -26,7 +26,8 @@ SNAPSHOTS = Path(__file__).parent / "fixtures/snapshots"
 WHEN = datetime(2026, 11, 28, 9, 0, tzinfo=UTC)
 ALL_MEASURES = [m for p in load_catalogue().practices for m in p.measures]
 QUESTIONS = {m.id for m in ALL_MEASURES if m.verification == "question"}
-BACKUPS = {m.id for m in ALL_MEASURES if m.id.startswith("SAV-")}  # site measures: no backup plan here
+# Site measures judged from records: no backup plan, no password-manager audit here.
+BACKUPS = {m.id for m in ALL_MEASURES if m.id.startswith("SAV-")} | {"MDP-05"}
 
 # Expected machine verdicts, "verdict" or "verdict: text quoted in the evidence". Questions and backups
 # (site measures without a plan) wait for an answer on every snapshot.

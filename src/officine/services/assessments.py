@@ -212,7 +212,9 @@ class Pharmacy:
 
         answers = self.answers()
         k = self.knowledge
-        site = {**answers.site_facts(), **site_facts(store=self.store, now=now)}
+        from officine.services.passwords import site_facts as password_facts  # noqa: PLC0415
+
+        site = {**answers.site_facts(), **site_facts(store=self.store, now=now), **password_facts(self.store, now)}
         assessment = evaluate(k.catalogue, snapshots, answers, k.checks, k.messages, load_reference(), now.date(), site)
         return assessment, answers
 

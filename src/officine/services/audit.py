@@ -121,8 +121,9 @@ def run_audit(
         answers = Answers()
     now = today or datetime.now(UTC)
     from officine.services.backup import site_facts  # noqa: PLC0415 - opens the store only with a plan
+    from officine.services.passwords import site_facts as password_facts  # noqa: PLC0415
 
-    site = {**answers.site_facts(), **site_facts(store_url, now=now, store=store)}
+    site = {**answers.site_facts(), **site_facts(store_url, now=now, store=store), **password_facts(store, now)}
     assessment = evaluate(
         knowledge.catalogue,
         snaps,

@@ -254,3 +254,17 @@ class JournalAnchorRow(Base):
     at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
     __table_args__ = (Index("ix_journal_anchors_journal_seq", "journal", "seq"),)
+
+
+class PasswordAuditRow(Base):
+    """One audit of a password manager (officine.passwords.audit): counts and entry titles,
+    never a password (migration 0010)."""
+
+    __tablename__ = "password_audits"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    audited_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    source: Mapped[str] = mapped_column(String(16))  # keepass, bitwarden, firefox, chrome
+    file_name: Mapped[str] = mapped_column(String(255))
+    entries: Mapped[int] = mapped_column(Integer)
+    report: Mapped[dict[str, Any]] = mapped_column(JSON)  # AuditReport.to_json()
+    recorded_by: Mapped[str] = mapped_column(String(64))

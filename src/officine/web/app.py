@@ -102,7 +102,7 @@ def create_app(
 ) -> FastAPI:
     """The dashboard. `allowed_hosts`: the names it answers to (default: this machine's loopback
     names, any port); `officine serve` derives them from the address it listens on."""
-    from officine.web import routes_account, routes_pages, routes_team  # noqa: PLC0415 - they import this module
+    from officine.web import routes_account, routes_pages, routes_passwords, routes_team  # noqa: PLC0415 - import app
 
     store = Store(store_url)
     accounts.ensure_setup_code(store)  # before the first request: the terminal shows the same one
@@ -133,6 +133,7 @@ def create_app(
     app.mount("/static", StaticFiles(directory=str(resources.files("officine.web") / "static")), name="static")
     app.include_router(routes_account.router)
     app.include_router(routes_team.router)
+    app.include_router(routes_passwords.router)
     app.include_router(routes_pages.router)
 
     @app.exception_handler(Redirect)
