@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
+
+import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -88,3 +91,24 @@ def test_password_benchmark_runs_and_reports(tmp_path: Path) -> None:
     assert tester["max_length"] == 128 and tester["ours_ms"]["p95"] > 0 and tester["plain_zxcvbn_ms"]["p95"] > 0
     assert audit["entries"] == 60 and audit["key_derivation_s"] > 0 and audit["judge_s"] > 0
     assert sum(audit["counts"].values()) > 0
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="the sentinel benchmark needs root (fanotify, suspension)")
+def test_sentinel_benchmark_runs_and_reports(tmp_path: Path) -> None:
+    out = tmp_path / "sentinel.json"
+    proc = subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "bench/sentinel.py"),
+            *("--runs", "1", "--files", "40", "--modes", "full,avoid", "--rates", "400"),
+            *("--skip", "benign,cost", "--out", str(out)),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    rows = json.loads(out.read_text(encoding="utf-8"))["files_lost"]
+    assert [(r["mode"], r["rate"]) for r in rows] == [("full", 400), ("avoid", 400)]
+    assert all(r["missed"] == 0 and r["all_suspended"] and r["changes_after_suspension"] == 0 for r in rows)

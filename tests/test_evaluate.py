@@ -66,7 +66,13 @@ def test_answers_raise_the_score_and_exceptions_leave_the_denominator(snap: snap
                         "by": "M. Dupont (prestataire)",
                         "date": "2026-11-01",
                         "until": "2027-02-01",
-                    }
+                    },
+                    {
+                        "measure": "INC-05",
+                        "justification": "Poste sans données de la pharmacie",
+                        "by": "M. Dupont (prestataire)",
+                        "date": "2026-11-01",
+                    },
                 ]
             }
         ),

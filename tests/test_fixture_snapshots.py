@@ -34,6 +34,7 @@ BACKUPS = {m.id for m in ALL_MEASURES if m.id.startswith("SAV-")} | {"MDP-05"}
 EXPECTED: dict[str, dict[str, str]] = {
     "windows11-fr-conforme": {
         "MDP-01": "pass: au moins 14 caractères",
+        "INC-05": "unknown: (windows)",
         "MDP-02": "pass: après 5 essais ratés",
         "MDP-03": "unknown: non collecté",
         "MDP-04": "needs_answer: KeePass Password Safe 2.57",
@@ -58,6 +59,7 @@ EXPECTED: dict[str, dict[str, str]] = {
     },
     "windows10-fr-non-conforme": {
         "MDP-01": "fail: 0 caractères",
+        "INC-05": "unknown: (windows)",
         "MDP-02": "fail: Aucun blocage",
         "MDP-03": "unknown: non collecté",
         "MDP-04": "needs_answer: Aucun gestionnaire",
@@ -83,6 +85,7 @@ EXPECTED: dict[str, dict[str, str]] = {
     },
     "windows10-en-sans-droits-admin": {
         "MDP-01": "unknown: droits administrateur",
+        "INC-05": "unknown: (windows)",
         "MDP-02": "unknown: droits administrateur",
         "MDP-03": "unknown: non collecté",
         "MDP-04": "needs_answer: Aucun gestionnaire",
@@ -107,6 +110,7 @@ EXPECTED: dict[str, dict[str, str]] = {
     },
     "windows-server2016-en": {
         "MDP-01": "warn: 8 caractères",
+        "INC-05": "unknown: (windows)",
         "MDP-02": "pass: après 10 essais ratés",
         "MDP-03": "unknown: non collecté",
         "MDP-04": "needs_answer: Aucun gestionnaire",
@@ -132,6 +136,7 @@ EXPECTED: dict[str, dict[str, str]] = {
     },
     "macos14-sonoma-fr": {
         "MDP-01": "fail: 7 caractères",
+        "INC-05": "unknown: (macos)",
         "MDP-02": "pass: après 10 essais ratés (pwpolicy",
         "MDP-03": "unknown: non collecté",
         "MDP-04": "needs_answer: Aucun gestionnaire",
@@ -156,6 +161,7 @@ EXPECTED: dict[str, dict[str, str]] = {
     },
     "macos26-tahoe": {
         "MDP-01": "unknown: pwpolicy",
+        "INC-05": "unknown: (macos)",
         "MDP-02": "unknown: pwpolicy",
         "MDP-03": "unknown: non collecté",
         "MDP-04": "needs_answer: Aucun gestionnaire",
@@ -277,6 +283,7 @@ MAC_UNOBSERVED = {
     "AMO-02": "needs_answer: Aucun client",
     "WIFI-01": "unknown: system_profiler",
     "WIFI-02": "needs_answer",
+    "INC-05": "unknown: (macos)",  # no sentinel collector for macOS yet
 }
 EXPECTED["macosx10.14-mojave"] = {
     **MAC_UNOBSERVED,

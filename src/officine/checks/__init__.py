@@ -12,6 +12,7 @@ def load_checks() -> dict[str, CheckSpec]:
         backups,
         passwords,
         removable,
+        sentinel,
         system,
         wifi,
     )

@@ -26,12 +26,12 @@ from officine.store.packing import PackingError, blob_refs, pack, unpack
 
 ENV_URL = "OFFICINE_DATABASE_URL"
 # The newest migration in store/migrations/versions (a test checks they agree).
-HEAD_REVISION = "0008"
 # Several processes may open a fresh database at once (audits started together, the dashboard):
 # one migrates, the others wait for it, then find the schema current.
 MIGRATION_LOCK_TIMEOUT_S = 300
 RECORD_ATTEMPTS = 5
 PG_MIGRATION_LOCK = 0x0FF1C1E  # any constant: the advisory lock every officine-cyber process takes
+HEAD_REVISION = "0009"
 
 
 def default_database_url() -> str:

@@ -268,3 +268,20 @@ class PasswordAuditRow(Base):
     entries: Mapped[int] = mapped_column(Integer)
     report: Mapped[dict[str, Any]] = mapped_column(JSON)  # AuditReport.to_json()
     recorded_by: Mapped[str] = mapped_column(String(64))
+
+
+class SentinelEventRow(Base):
+    """What the ransomware sentinel saw and did: alarms, reactions, overflows, starts (migration 0009)."""
+
+    __tablename__ = "sentinel_events"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    type: Mapped[str] = mapped_column(String(32))
+    hostname: Mapped[str] = mapped_column(String(255))
+    pid: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    paths: Mapped[list[str]] = mapped_column(JSON)
+    indicators: Mapped[dict[str, Any]] = mapped_column(JSON)
+    details: Mapped[dict[str, Any]] = mapped_column(JSON)
+    acknowledged_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    acknowledged_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    __table_args__ = (Index("ix_sentinel_events_type_ack", "type", "acknowledged_at"),)

@@ -19,7 +19,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from officine import __version__
 from officine.catalogue.loader import Messages
-from officine.services import accounts
+from officine.services import accounts, sentinel
 from officine.services.accounts import SignedIn
 from officine.services.assessments import Pharmacy
 from officine.store import Store
@@ -71,10 +71,19 @@ class Web:
         self, request: Request, name: str, user: SignedIn | None, status: int = 200, **context: Any
     ) -> HTMLResponse:
         notice = self.ui["notices"].get(request.query_params.get("ok", ""))
+        # The sentinel's red banner follows a signed-in person on every page until acknowledged.
+        alarms = sentinel.banner_alarms(self.store) if user is not None else []
         return self.templates.TemplateResponse(
             request,
             name,
-            {"user": user, "ui": self.ui, "verdicts": self.messages.verdicts, "notice": notice, **context},
+            {
+                "user": user,
+                "ui": self.ui,
+                "verdicts": self.messages.verdicts,
+                "notice": notice,
+                "sentinel_alarms": alarms,
+                **context,
+            },
             status_code=status,
         )
 

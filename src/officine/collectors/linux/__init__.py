@@ -10,6 +10,7 @@ from officine.collectors.linux import (  # noqa: F401
     password_policy,
     removable,
     screenlock,
+    sentinel,
     software,
     ssh,
     timesync,
