@@ -24,7 +24,7 @@ _PDF_STREAM = re.compile(rb"stream\r?\n")
 _PDF_ACTIVE = {b"/JS": "JavaScript", b"/JavaScript": "JavaScript", b"/Launch": "lancement d'un programme", b"/RichMedia": "média Flash"}
 _EXTERNAL_REL = re.compile(rb"<Relationship\b[^>]*>", re.I)
 _ATTR = re.compile(rb'(\w+)\s*=\s*"([^"]*)"')
-_HARMLESS_EXTERNAL = ("/hyperlink",)  # an ordinary clickable link in the document
+_HARMLESS_EXTERNAL = (b"/hyperlink",)  # an ordinary clickable link in the document
 
 
 def _pdf_names(chunk: bytes) -> set[bytes]:

@@ -147,13 +147,22 @@ REASON_FIELDS: dict[str, frozenset[str]] = {
     "texte_paiement": frozenset({"extraits"}),
     "texte_identifiants": frozenset({"extraits"}),
     "texte_gain": frozenset({"extraits"}),
+    "texte_fortune": frozenset({"extraits"}),
     "donnees_sante_hors_mssante": frozenset({"extraits"}),
     "message_malforme": frozenset({"defauts"}),
     "analyse_partielle": frozenset({"cause"}),
 }
 MANNER_FIELDS = frozenset({"domaine", "modele", "marque", "ascii"})
 WORDING_CODES = frozenset(
-    {"texte_urgence", "texte_menace", "texte_paiement", "texte_identifiants", "texte_gain", "donnees_sante_hors_mssante"}
+    {
+        "texte_urgence",
+        "texte_menace",
+        "texte_paiement",
+        "texte_identifiants",
+        "texte_gain",
+        "texte_fortune",
+        "donnees_sante_hors_mssante",
+    }
 )
 
 

@@ -51,6 +51,7 @@ class Mail:
     reply_to: list[Address]
     return_path: str
     subject: str
+    recipients: list[Address] = field(default_factory=list)  # To and Cc
     texts: list[str] = field(default_factory=list)
     htmls: list[str] = field(default_factory=list)
     attachments: list[Attachment] = field(default_factory=list)
@@ -153,6 +154,7 @@ def from_message(msg: Message) -> Mail:
     from_raw = next((str(v) for k, v in msg.raw_items() if k.lower() == "from"), "") if hasattr(msg, "raw_items") else ""
     senders = _addresses(from_raw or raw.get("from", ""))
     reply_raw = next((str(v) for k, v in msg.raw_items() if k.lower() == "reply-to"), "")
+    recipients_raw = ", ".join(str(v) for k, v in msg.raw_items() if k.lower() in ("to", "cc"))[:100_000]
     mail = Mail(
         headers=headers,
         sender=senders[0] if senders else None,
@@ -160,6 +162,7 @@ def from_message(msg: Message) -> Mail:
         reply_to=_addresses(reply_raw),
         return_path=raw.get("return-path", "").strip().strip("<>").strip(),
         subject=raw.get("subject", ""),
+        recipients=_addresses(recipients_raw)[:200],
     )
     _collect(msg, mail)
     defects = set()

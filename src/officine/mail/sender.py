@@ -20,6 +20,19 @@ def claimed_org(name: str, kn: Knowledge) -> KnownOrg | None:
     return next((org for org in kn.orgs if any(p.search(folded) for p in org.name_patterns)), None)
 
 
+def _to_the_list(mail: Mail, reply: Address) -> bool:
+    """Replies that go to the group or mailing list the message was sent to: a list sets
+    Reply-To to itself, which diverts nothing."""
+    address = reply.address.lower()
+    if any(r.address.lower() == address for r in mail.recipients):
+        return True
+    for value in mail.header_values("List-Post")[:3]:
+        match = re.search(r"mailto:([^>\s]+)", value)
+        if match and "@" in match.group(1) and registrable(match.group(1).rpartition("@")[2].lower()) == registrable(reply.domain):
+            return True
+    return False
+
+
 def check_sender(mail: Mail, kn: Knowledge) -> tuple[list[Finding], KnownOrg | None]:
     """The findings, and the organisation the message presents itself as (for the link checks)."""
     found: list[Finding] = []
@@ -57,7 +70,7 @@ def check_sender(mail: Mail, kn: Knowledge) -> tuple[list[Finding], KnownOrg | N
             )
     sender_reg = registrable(domain)
     for reply in mail.reply_to[:5]:
-        if "@" not in reply.address or registrable(reply.domain) == sender_reg:
+        if "@" not in reply.address or registrable(reply.domain) == sender_reg or _to_the_list(mail, reply):
             continue
         if registrable(reply.domain) in kn.webmails and presented is not None:
             found.append(Finding.of("repondre_a_webmail", repondre_a=reply.address, organisme=presented.name))
