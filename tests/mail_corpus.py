@@ -213,6 +213,11 @@ def message(
     for name, data, ctype in attachments or []:
         main, _, sub = ctype.partition("/")
         msg.add_attachment(data, maintype=main, subtype=sub, filename=name)
+    if msg.is_multipart():  # a fixed boundary: the same message every time it is written
+        msg.set_boundary(f"==officine-{zlib.crc32(subject.encode()):08x}==")
+        for part in msg.iter_parts():
+            if part.is_multipart():
+                part.set_boundary(f"==officine-alt-{zlib.crc32(subject.encode()):08x}==")
     return msg.as_bytes()
 
 
@@ -471,13 +476,13 @@ MESSAGES = {
         auth=own("sharepoint-filetransfer.net"),
     ),
     "m27_ameli_punycode.eml": lambda: message(
-        '"ameli" <info@xn--meli-5cd.fr>',
+        '"ameli" <info@xn--meli-43d.fr>',
         "Mise à jour de votre compte ameli",
         html=(
             "<p>Mettez à jour vos informations pour continuer à recevoir vos remboursements.</p>"
-            '<p><a href="https://xn--meli-5cd.fr/compte">https://аmeli.fr/compte</a></p>'
+            '<p><a href="https://xn--meli-43d.fr/compte">https://аmeli.fr/compte</a></p>'
         ),
-        auth=own("xn--meli-5cd.fr"),
+        auth=own("xn--meli-43d.fr"),
     ),
     "m28_facture_svg_script.eml": lambda: message(
         '"Service facturation" <facturation@e-factures-express.fr>',

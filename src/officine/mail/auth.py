@@ -4,8 +4,10 @@ Anyone can write an Authentication-Results header into the message they send. On
 added by the server that received the message for the pharmacy can be believed: the receiving
 server puts its own header on top and, as RFC 8601 §5 requires of it, removes any header
 claiming its name that arrived from outside. So the one trusted header is the topmost one, and
-only when it carries the name (authserv-id) of the server the pharmacy configured. Every other
-one is listed as ignored: the sender could have written it."""
+only when it carries the name (authserv-id) of the server the pharmacy configured and sits above
+the headers the sender writes (From, Subject, Date…). Every other one is listed as ignored: the
+sender could have written it. A server that keeps foreign headers with its own name cannot be
+protected against a sender who puts one on top of their message; see docs."""
 
 from __future__ import annotations
 
@@ -18,6 +20,7 @@ from officine.mail.findings import Finding
 from officine.mail.parse import Mail
 
 _FAILS = {"fail", "softfail"}
+_ORIGIN_HEADERS = {"from", "subject", "date", "message-id", "mime-version", "to"}
 _LOOSE_RESULT = re.compile(r"\b(spf|dkim|dmarc)\s*=\s*([a-z]+)", re.IGNORECASE)
 _LOOSE_PROP = re.compile(r"\b(header\.from|smtp\.mailfrom|header\.d)\s*=\s*([^\s;()]+)", re.IGNORECASE)
 
@@ -55,10 +58,25 @@ def trusted_servers(configured: str | None) -> list[str]:
     return [s.strip().lower() for s in (configured or "").split(",") if s.strip()]
 
 
+def _positioned(mail: Mail) -> tuple[list[Results], int]:
+    """The Authentication-Results headers from the top, and how many of them come before the
+    first header only the sender writes (From, Subject, Date...): one below it was written at
+    the origin, never by a server on the way."""
+    found: list[Results] = []
+    above_origin = None
+    for name, value in mail.headers:
+        lowered = name.lower()
+        if lowered in _ORIGIN_HEADERS and above_origin is None:
+            above_origin = len(found)
+        if lowered == "authentication-results" and len(found) < 20:
+            found.append(_parse(value))
+    return found, len(found) if above_origin is None else above_origin
+
+
 def check_auth(mail: Mail, configured: str | None) -> list[Finding]:
     servers = trusted_servers(configured)
     shown = ", ".join(servers)
-    headers = [_parse(v) for v in mail.header_values("Authentication-Results")[:20]]
+    headers, in_transit = _positioned(mail)
     if not servers:
         cause = "aucun serveur de confiance n'est réglé pour la pharmacie"
         if headers:
@@ -66,7 +84,7 @@ def check_auth(mail: Mail, configured: str | None) -> list[Finding]:
         return [Finding.of("auth_non_verifiee", cause=cause + ".")]
     found: list[Finding] = []
     top = headers[0] if headers else None
-    trusted = top if top is not None and top.server.lower() in servers else None
+    trusted = top if top is not None and in_transit > 0 and top.server.lower() in servers else None
     ignored = [h.server or "sans nom" for h in headers if h is not trusted]
     if ignored:
         found.append(

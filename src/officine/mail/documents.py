@@ -8,6 +8,7 @@ import io
 import logging
 import re
 import zipfile
+import warnings
 import zlib
 
 from officine.mail.findings import Finding
@@ -64,7 +65,9 @@ def _macro_details(name: str, data: bytes) -> str:
     if len(data) > MAX_OLEVBA_BYTES:
         return ""
     try:
-        from oletools.olevba import VBA_Parser  # noqa: PLC0415 - slow to import, only for Office files
+        with warnings.catch_warnings():  # oletools uses pyparsing names that now warn
+            warnings.simplefilter("ignore")
+            from oletools.olevba import VBA_Parser  # noqa: PLC0415 - slow to import, only for Office files
 
         logging.getLogger("olevba").setLevel(logging.CRITICAL)
         parser = VBA_Parser(name, data=data, relaxed=True, disable_pcode=True)
