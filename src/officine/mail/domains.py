@@ -128,7 +128,8 @@ def _split(domain: str) -> tuple[str, str]:
 
 def owner(host: str, kn: Knowledge) -> KnownOrg | None:
     host = normalise_host(host)
-    return next((org for org in kn.orgs if org.owns(host) or org.owns(to_ascii(host))), None)
+    ascii_host = to_ascii(host) if not host.isascii() else host
+    return next((org for org in kn.orgs if org.owns(host) or org.owns(ascii_host)), None)
 
 
 def _distance_allowed(label: str) -> int:

@@ -36,7 +36,29 @@ class Html:
     text: str
 
 
+_TAG = re.compile(r"<[^>]{0,2000}>")
+_HREF = re.compile(r"""(?i)href\s*=\s*["']?([^"'\s>]{1,2000})""")
+
+
 def read_html(html: str) -> Html:
+    """Links with their text as BeautifulSoup reads them, plus every href found directly in the
+    source: a parser can give up on malformed or absurdly nested markup, a browser does not."""
+    try:
+        parsed = _parsed(html)
+    except RecursionError:
+        forms = [("", "password" in html.lower())] if "<form" in html.lower() else []
+        parsed = Html([], forms, _TAG.sub(" ", html))
+    seen = {link.href for link in parsed.links}
+    for match in _HREF.finditer(html):
+        if len(parsed.links) >= MAX_LINKS:
+            break
+        if match.group(1) not in seen:
+            seen.add(match.group(1))
+            parsed.links.append(Link(match.group(1), None))
+    return parsed
+
+
+def _parsed(html: str) -> Html:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", MarkupResemblesLocatorWarning)
         soup = BeautifulSoup(html, "html.parser")
@@ -97,6 +119,7 @@ def check_links(mail: Mail, kn: Knowledge, presented: KnownOrg | None, htmls: li
     def add(finding: Finding) -> None:
         found.setdefault(finding.code, finding)
 
+    seen_hosts: set[str] = set()
     for link in links:
         scheme = link.href.split(":", 1)[0].strip().lower() if ":" in link.href else ""
         if scheme in _SCRIPT_SCHEMES:
@@ -108,6 +131,10 @@ def check_links(mail: Mail, kn: Knowledge, presented: KnownOrg | None, htmls: li
         if not host:
             continue
         host = host.lower().rstrip(".")
+        shown = _shown_host(link.text) if link.text else None
+        if host in seen_hosts and shown is None:
+            continue  # the same site again: every check below would say the same
+        seen_hosts.add(host)
         reg = registrable(host)
         if ip_literal(host):
             add(Finding.of("lien_adresse_ip", hote=host))
@@ -130,10 +157,8 @@ def check_links(mail: Mail, kn: Knowledge, presented: KnownOrg | None, htmls: li
         risky = _risky_download(link.href, kn)
         if risky:
             add(Finding.of("lien_fichier_risque", fichier=risky))
-        if link.text:
-            shown = _shown_host(link.text)
-            if shown and registrable(shown) != reg and not (owner(shown, kn) and owner(shown, kn) is known):
-                add(Finding.of("lien_texte_trompeur", affiche=link.text, reel=host))
+        if shown and registrable(shown) != reg and not (owner(shown, kn) and owner(shown, kn) is known):
+            add(Finding.of("lien_texte_trompeur", affiche=link.text or shown, reel=host))
         if presented is not None and not sender_is_presented and known is None and reg not in elsewhere:
             elsewhere.append(reg)
     if elsewhere and presented is not None:

@@ -186,8 +186,14 @@ def _bounded_walk(root: Message) -> list[Message]:
 
 
 def parse_eml(data: bytes) -> Mail:
-    msg = email.message_from_bytes(data, policy=policy.default)
-    return from_message(msg)
+    try:
+        msg = email.message_from_bytes(data, policy=policy.default)
+        return from_message(msg)
+    except RecursionError as exc:  # Python's parser recurses once per nested part
+        raise UserError(
+            "Ce message est construit de façon anormale (des parties imbriquées sur des centaines de niveaux) : "
+            "il ne peut pas être analysé. Ne l'ouvrez pas, signalez-le et supprimez-le."
+        ) from exc
 
 
 def parse_msg(data: bytes) -> Mail:

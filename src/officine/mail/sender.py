@@ -9,6 +9,7 @@ from officine.mail.findings import Finding
 from officine.mail.knowledge import Knowledge, KnownOrg, fold
 from officine.mail.parse import Mail
 
+MAX_NAME = 500  # a display name is a few words; past this, matching would only cost time
 _ADDRESS_IN_NAME = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}")
 
 
@@ -39,14 +40,15 @@ def check_sender(mail: Mail, kn: Knowledge) -> tuple[list[Finding], KnownOrg | N
     sender = mail.sender
     if sender is None or "@" not in sender.address or not sender.domain:
         found.append(Finding.of("expediteur_absent", valeur=mail.sender_raw or "aucun en-tête From"))
-        return found, claimed_org(mail.sender_raw, kn)
+        return found, claimed_org(mail.sender_raw[:MAX_NAME], kn)
     domain = sender.domain
     real_owner = owner(domain, kn)
-    claimed = claimed_org(sender.display, kn)
+    display = sender.display[:MAX_NAME]
+    claimed = claimed_org(display, kn)
     presented = real_owner or claimed
     if real_owner is not None:
         found.append(Finding.of("expediteur_connu", organisme=real_owner.name, domaine=domain))
-    shown = _ADDRESS_IN_NAME.search(sender.display)
+    shown = _ADDRESS_IN_NAME.search(display) if "@" in display else None
     if shown and shown.group().lower() != sender.address.lower():
         found.append(Finding.of("expediteur_nom_autre_adresse", affichee=shown.group(), adresse=sender.address))
     similar = lookalike(domain, kn)
@@ -66,7 +68,7 @@ def check_sender(mail: Mail, kn: Knowledge) -> tuple[list[Finding], KnownOrg | N
             found.append(Finding.of("expediteur_webmail_organisme", organisme=claimed.name, domaine=domain))
         else:
             found.append(
-                Finding.of("expediteur_nom_marque", nom=sender.display, organisme=claimed.name, adresse=sender.address)
+                Finding.of("expediteur_nom_marque", nom=display, organisme=claimed.name, adresse=sender.address)
             )
     sender_reg = registrable(domain)
     for reply in mail.reply_to[:5]:
