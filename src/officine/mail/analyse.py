@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from officine.errors import UserError
+from officine.mail import MAX_MESSAGE_BYTES
 from officine.mail.attachments import check_attachments
 from officine.mail.auth import check_auth, trusted_servers
 from officine.mail.findings import Finding, quote
@@ -21,9 +22,7 @@ from officine.mail.sender import check_sender
 from officine.mail.wording import check_wording, message_text, password_given
 from officine.userfiles import read_input
 
-MAX_MESSAGE_BYTES = 64 * 1024 * 1024  # a 50 MB message (the largest most providers carry) fits
 _ARCHIVE_REASONS = {"pj_archive_chiffree", "pj_archive_non_inspectee"}
-_PJ_REASONS_ORDER = 3
 
 
 @dataclass(frozen=True)

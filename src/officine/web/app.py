@@ -102,7 +102,7 @@ def create_app(
 ) -> FastAPI:
     """The dashboard. `allowed_hosts`: the names it answers to (default: this machine's loopback
     names, any port); `officine serve` derives them from the address it listens on."""
-    from officine.web import routes_account, routes_pages, routes_team  # noqa: PLC0415 - they import this module
+    from officine.web import routes_account, routes_mail, routes_pages, routes_team  # noqa: PLC0415 - they import this module
 
     store = Store(store_url)
     accounts.ensure_setup_code(store)  # before the first request: the terminal shows the same one
@@ -134,6 +134,7 @@ def create_app(
     app.include_router(routes_account.router)
     app.include_router(routes_team.router)
     app.include_router(routes_pages.router)
+    app.include_router(routes_mail.router)
 
     @app.exception_handler(Redirect)
     async def _redirect(request: Request, exc: Redirect) -> Response:

@@ -61,6 +61,7 @@ WRITE_RULES: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"/pratique/[^/]+/reponse"), "equipe"),
     (re.compile(r"/postes/(auditer|importer)"), "equipe"),
     (re.compile(r"/incident(/.*)?"), "equipe"),  # anyone on the team starts the reflexes of an attack
+    (re.compile(r"/courriel/analyser"), "lecture"),  # anyone signed in may check a suspicious e-mail
 )
 
 
