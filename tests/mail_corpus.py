@@ -15,9 +15,9 @@ import struct
 import sys
 import zipfile
 import zlib
+from datetime import UTC, datetime
 from email.message import EmailMessage
 from email.utils import format_datetime
-from datetime import UTC, datetime
 from pathlib import Path
 
 OUT = Path(__file__).resolve().parent / "fixtures/mail/corpus/ecrit"
@@ -50,7 +50,9 @@ def zip_of(files: dict[str, bytes]) -> bytes:
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
         for name, data in files.items():
-            z.writestr(zipfile.ZipInfo(name, date_time=(2026, 11, 24, 9, 0, 0)), data, compress_type=zipfile.ZIP_DEFLATED)
+            z.writestr(
+                zipfile.ZipInfo(name, date_time=(2026, 11, 24, 9, 0, 0)), data, compress_type=zipfile.ZIP_DEFLATED
+            )
     return buf.getvalue()
 
 
@@ -87,10 +89,32 @@ def encrypted_zip(files: dict[str, bytes], password: bytes) -> bytes:
         enc = _zipcrypto(data, password, crc)
         offset = len(out)
         raw = name.encode()
-        out += struct.pack("<IHHHHHIIIHH", 0x04034B50, 20, 1, 0, 0, 0, crc, len(enc), len(data), len(raw), 0) + raw + enc
-        central += struct.pack(
-            "<IHHHHHHIIIHHHHHII", 0x02014B50, 20, 20, 1, 0, 0, 0, crc, len(enc), len(data), len(raw), 0, 0, 0, 0, 0, offset
-        ) + raw
+        out += (
+            struct.pack("<IHHHHHIIIHH", 0x04034B50, 20, 1, 0, 0, 0, crc, len(enc), len(data), len(raw), 0) + raw + enc
+        )
+        central += (
+            struct.pack(
+                "<IHHHHHHIIIHHHHHII",
+                0x02014B50,
+                20,
+                20,
+                1,
+                0,
+                0,
+                0,
+                crc,
+                len(enc),
+                len(data),
+                len(raw),
+                0,
+                0,
+                0,
+                0,
+                0,
+                offset,
+            )
+            + raw
+        )
     start = len(out)
     out += central
     out += struct.pack("<IHHHHIIH", 0x06054B50, 0, 0, len(files), len(files), len(central), start, 0)
@@ -146,9 +170,15 @@ def pdf(active: bool = False) -> bytes:
         b"3 0 obj << /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] >> endobj",
     ]
     if active:
-        hidden = zlib.compress(b"5 0 << /Type /Action /S /J#61vaScript /JS (app.launchURL\\(\"http://203.0.113.9/x\"\\);) >>")
+        hidden = zlib.compress(
+            b'5 0 << /Type /Action /S /J#61vaScript /JS (app.launchURL\\("http://203.0.113.9/x"\\);) >>'
+        )
         objects[0] = b"1 0 obj << /Type /Catalog /Pages 2 0 R /OpenAction 5 0 R >> endobj"
-        objects.append(b"4 0 obj << /Type /ObjStm /N 1 /First 4 /Filter /FlateDecode /Length %d >>\nstream\n" % len(hidden) + hidden + b"\nendstream endobj")
+        objects.append(
+            b"4 0 obj << /Type /ObjStm /N 1 /First 4 /Filter /FlateDecode /Length %d >>\nstream\n" % len(hidden)
+            + hidden
+            + b"\nendstream endobj"
+        )
     return b"%PDF-1.7\n" + b"\n".join(objects) + b"\ntrailer << /Root 1 0 R >>\n%%EOF\n"
 
 
@@ -337,7 +367,9 @@ MESSAGES = {
         "Facture F-2026-11-0482",
         text="Bonjour,\n\nVeuillez trouver ci-joint votre facture. Activez le contenu pour l'afficher.\n\nCordialement",
         auth=own("alliance-heathcare.fr"),
-        attachments=[("Facture_F-2026-11-0482.docm", docm_with_macros(), "application/vnd.ms-word.document.macroEnabled.12")],
+        attachments=[
+            ("Facture_F-2026-11-0482.docm", docm_with_macros(), "application/vnd.ms-word.document.macroEnabled.12")
+        ],
     ),
     "m12_facture_pdf_exe.eml": lambda: message(
         '"Comptabilite" <compta@fournitures-medicales-pro.fr>',
@@ -396,7 +428,13 @@ MESSAGES = {
         "Planning des vaccinations de décembre",
         text="Bonjour, voici le planning des créneaux de vaccination à valider pour votre officine.",
         auth=own("doctolib-pro-services.info"),
-        attachments=[("Planning_vaccinations.zip", zip_of({"Planning_decembre.pdf.lnk": lnk_stub("C:\\Windows\\System32\\cmd.exe")}), "application/zip")],
+        attachments=[
+            (
+                "Planning_vaccinations.zip",
+                zip_of({"Planning_decembre.pdf.lnk": lnk_stub("C:\\Windows\\System32\\cmd.exe")}),
+                "application/zip",
+            )
+        ],
     ),
     "m19_archive_chiffree_mdp.eml": lambda: message(
         '"Cabinet Martin Expertise" <contact@martin-expertise-comptable.fr>',
@@ -406,7 +444,13 @@ MESSAGES = {
             " confidentialité.\nMot de passe : 2611\n\nBien cordialement"
         ),
         auth=own("martin-expertise-comptable.fr"),
-        attachments=[("Documents_cloture.zip", encrypted_zip({"Bilan_2026.pdf.js": b"WScript.Echo('x');"}, b"2611"), "application/zip")],
+        attachments=[
+            (
+                "Documents_cloture.zip",
+                encrypted_zip({"Bilan_2026.pdf.js": b"WScript.Echo('x');"}, b"2611"),
+                "application/zip",
+            )
+        ],
     ),
     "m20_ansm_rappel_zip.eml": lambda: message(
         '"ANSM - Alertes" <alertes@ansm-securite-medicament.org>',
@@ -467,7 +511,7 @@ MESSAGES = {
     ),
     "m26_sharepoint_partage.eml": lambda: message(
         '"SharePoint Online" <no-reply@sharepoint-filetransfer.net>',
-        "Jean shared \"Contract 2027.pdf\" with you",
+        'Jean shared "Contract 2027.pdf" with you',
         html=(
             "<p>Jean shared a file with you.</p><p>Contract 2027.pdf</p>"
             '<p><a href="https://sharepoint-filetransfer.net/open?doc=contract">Open</a></p>'
@@ -521,7 +565,9 @@ MESSAGES = {
         text="Coucou,\n\nVoici le planning de décembre, dis-moi si le samedi 12 te convient.\n\nJulie",
         auth=own("gmail.com"),
         relay="mail-sor-f69.google.com",
-        attachments=[("Planning_decembre.xlsx", xlsx(), "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")],
+        attachments=[
+            ("Planning_decembre.xlsx", xlsx(), "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+        ],
     ),
     "l04_ordre_lettre.eml": lambda: message(
         '"Ordre national des pharmaciens" <communication@ordre.pharmacien.fr>',

@@ -97,15 +97,29 @@ def test_lookalikes_of_known_organisations(host: str, manner: str) -> None:
 
 @pytest.mark.parametrize(
     "host",
-    ["ameli.fr", "info.ameli.fr", "ca-paris.fr", "impots.gouv.fr", "laposte.net", "gmail.com", "camelia-fleurs.fr",
-     "exemple.fr", "sante.fr", "ansm.sante.fr", "pharmacie-des-tilleuls.fr"],
+    [
+        "ameli.fr",
+        "info.ameli.fr",
+        "ca-paris.fr",
+        "impots.gouv.fr",
+        "laposte.net",
+        "gmail.com",
+        "camelia-fleurs.fr",
+        "exemple.fr",
+        "sante.fr",
+        "ansm.sante.fr",
+        "pharmacie-des-tilleuls.fr",
+    ],
 )
 def test_real_and_unrelated_domains_are_not_lookalikes(host: str) -> None:
     assert lookalike(host, knowledge()) is None
 
 
 @settings(max_examples=200, deadline=None)
-@given(st.sampled_from([d for o in knowledge().orgs for d in o.plain_domains]), st.from_regex(r"[a-z0-9]{1,10}", fullmatch=True))
+@given(
+    st.sampled_from([d for o in knowledge().orgs for d in o.plain_domains]),
+    st.from_regex(r"[a-z0-9]{1,10}", fullmatch=True),
+)
 def test_no_domain_of_an_organisation_or_its_subdomains_is_a_lookalike(domain: str, sub: str) -> None:
     kn = knowledge()
     assert lookalike(domain, kn) is None
@@ -133,7 +147,9 @@ def test_the_real_organisation_is_recognised_not_flagged() -> None:
 
 
 def test_known_senders_added_by_the_pharmacy_are_protected_too() -> None:
-    supplier = prepare(Organisation(nom="Grossiste Durand", domaines=("grossiste-durand.fr",), noms=("grossiste durand",)))
+    supplier = prepare(
+        Organisation(nom="Grossiste Durand", domaines=("grossiste-durand.fr",), noms=("grossiste durand",))
+    )
     data = message('"Grossiste Durand" <compta@grossiste-durnad.fr>', "Facture", text="Bonjour.")
     assert "expediteur_sosie" not in codes(data)  # unknown without the pharmacy's list
     assert "expediteur_sosie" in codes(data, known=(supplier,))
@@ -144,7 +160,9 @@ def test_known_senders_added_by_the_pharmacy_are_protected_too() -> None:
 def test_reply_to_elsewhere_but_not_to_the_list_it_was_sent_to() -> None:
     data = message('"Paul" <paul@cabinet.example>', "Question", text="Bonjour.", reply_to="autre@ailleurs.example")
     assert "repondre_a_different" in codes(data)
-    listed = message('"Paul" <paul@cabinet.example>', "Question", text="Bonjour.", reply_to="contact@pharmacie-des-tilleuls.fr")
+    listed = message(
+        '"Paul" <paul@cabinet.example>', "Question", text="Bonjour.", reply_to="contact@pharmacie-des-tilleuls.fr"
+    )
     assert "repondre_a_different" not in codes(listed)
 
 
@@ -182,7 +200,9 @@ def test_trusted_results_are_reported_with_the_server_that_made_them() -> None:
 
 
 def test_malformed_authentication_results_do_not_crash() -> None:
-    data = message('"x" <x@exemple.fr>', "x", text="x", auth="spf=pass (sender IP is 1.2.3.4) smtp.mailfrom=x; dkim=;;;")
+    data = message(
+        '"x" <x@exemple.fr>', "x", text="x", auth="spf=pass (sender IP is 1.2.3.4) smtp.mailfrom=x; dkim=;;;"
+    )
     assert analyse_bytes(data, MailSettings(SERVER)).verdict in ("rien_d_anormal", "suspect", "dangereux")
 
 
@@ -213,7 +233,11 @@ def test_link_checks(body: str, code: str) -> None:
 
 
 def test_links_of_the_same_site_are_not_deceptive() -> None:
-    found = codes(_html('<a href="https://click.exemple-boutique.fr/r/1">www.exemple-boutique.fr</a><a href="https://www.ameli.fr/x">ameli.fr</a>'))
+    found = codes(
+        _html(
+            '<a href="https://click.exemple-boutique.fr/r/1">www.exemple-boutique.fr</a><a href="https://www.ameli.fr/x">ameli.fr</a>'
+        )
+    )
     assert not found & {"lien_texte_trompeur", "lien_sosie", "lien_adresse_ip"}
 
 
@@ -238,7 +262,9 @@ def test_double_extension_and_reversed_names() -> None:
 
 def test_encrypted_archive_shows_its_names_and_the_password_in_the_text() -> None:
     archive = encrypted_zip({"facture.pdf.exe": pe_stub()}, b"1234")
-    data = message('"x" <x@exemple.fr>', "Docs", text="Mot de passe : 1234", attachments=[("docs.zip", archive, "application/zip")])
+    data = message(
+        '"x" <x@exemple.fr>', "Docs", text="Mot de passe : 1234", attachments=[("docs.zip", archive, "application/zip")]
+    )
     found = codes(data)
     assert {"pj_archive_chiffree", "pj_mot_de_passe_dans_message", "pj_executable", "pj_double_extension"} <= found
 
@@ -259,7 +285,9 @@ def test_clean_attachments_stay_clean() -> None:
 
     assert not {c for c in _with("releve.pdf", pdf(), "application/pdf") if c.startswith("pj_")}
     assert not {c for c in _with("planning.xlsx", xlsx()) if c.startswith("pj_")}
-    assert not {c for c in _with("photos.zip", zip_of({"a.jpg": b"\xff\xd8\xff\xe0" + b"\0" * 100})) if c.startswith("pj_")}
+    assert not {
+        c for c in _with("photos.zip", zip_of({"a.jpg": b"\xff\xd8\xff\xe0" + b"\0" * 100})) if c.startswith("pj_")
+    }
 
 
 def test_pdf_javascript_hidden_in_a_compressed_object_stream() -> None:
@@ -274,7 +302,14 @@ def test_pdf_javascript_hidden_in_a_compressed_object_stream() -> None:
 def test_reason_texts_are_checked_against_what_the_analyser_fills() -> None:
     kn = knowledge()
     reasons = kn.reasons
-    broken = reasons.model_copy(update={"raisons": {**reasons.raisons, "lien_raccourci": reasons.raisons["lien_raccourci"].model_copy(update={"texte": "Voir {inconnu}"})}})
+    broken = reasons.model_copy(
+        update={
+            "raisons": {
+                **reasons.raisons,
+                "lien_raccourci": reasons.raisons["lien_raccourci"].model_copy(update={"texte": "Voir {inconnu}"}),
+            }
+        }
+    )
     indicators = knowledge_module._load("indicators.yaml", knowledge_module.IndicatorsFile)
     with pytest.raises(knowledge_module.KnowledgeError, match="lien_raccourci"):
         knowledge_module.check(broken, indicators)

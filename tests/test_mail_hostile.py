@@ -67,7 +67,9 @@ ENCODED_WORD = st.builds(
     st.one_of(HEADER_TEXT, ENCODED_WORD),
     st.sampled_from(["base64", "quoted-printable", "7bit", "8bit", "x-uuencode", "binary", "b@se64"]),
     st.sampled_from(["utf-8", "iso-8859-15", "x-nimportequoi", "utf-16", "", "us-ascii\x00"]),
-    st.sampled_from(["text/plain", "text/html", "application/pdf", "application/zip", "message/rfc822", "multipart/mixed", "x/y"]),
+    st.sampled_from(
+        ["text/plain", "text/html", "application/pdf", "application/zip", "message/rfc822", "multipart/mixed", "x/y"]
+    ),
     st.binary(max_size=2000),
 )
 def test_generated_mime_with_broken_headers_encodings_and_charsets(
@@ -106,7 +108,12 @@ def _multipart(parts: list[bytes], boundary: str = "b") -> bytes:
 def test_a_50_mb_message_is_analysed_within_bounds(tmp_path: Path) -> None:
     big = tmp_path / "gros.eml"
     big.write_bytes(
-        message('"x" <x@exemple.fr>', "gros", text="Bonjour " * 200_000, attachments=[("gros.bin", os.urandom(36 << 20), "application/octet-stream")])
+        message(
+            '"x" <x@exemple.fr>',
+            "gros",
+            text="Bonjour " * 200_000,
+            attachments=[("gros.bin", os.urandom(36 << 20), "application/octet-stream")],
+        )
     )
     assert big.stat().st_size > 50_000_000
     code, out, _ = _bounded(big)
@@ -129,7 +136,12 @@ def test_zip_bombs_nested_archives_and_many_entries(tmp_path: Path) -> None:
     many = zip_of({f"{i}.txt": b"" for i in range(20_000)})
     bomb = tmp_path / "bombe.eml"
     bomb.write_bytes(
-        message('"x" <x@exemple.fr>', "bombe", text="x", attachments=[("a.zip", layer, "application/zip"), ("b.zip", many, "application/zip")])
+        message(
+            '"x" <x@exemple.fr>',
+            "bombe",
+            text="x",
+            attachments=[("a.zip", layer, "application/zip"), ("b.zip", many, "application/zip")],
+        )
     )
     code, out, _ = _bounded(bomb, memory_mb=768)
     assert code == 0 and "pj_archive_bombe" in out
@@ -142,13 +154,21 @@ def test_thousands_of_parts_and_deep_nesting(tmp_path: Path) -> None:
     assert code == 0 and "analyse_partielle" in out
     nested = b"Content-Type: text/plain\r\n\r\nfond"
     for level in range(3000):
-        nested = f'Content-Type: multipart/mixed; boundary="n{level}"\r\n\r\n--n{level}\r\n'.encode() + nested + f"\r\n--n{level}--".encode()
+        nested = (
+            f'Content-Type: multipart/mixed; boundary="n{level}"\r\n\r\n--n{level}\r\n'.encode()
+            + nested
+            + f"\r\n--n{level}--".encode()
+        )
     deep = tmp_path / "profond.eml"
     deep.write_bytes(b"From: x@exemple.fr\r\nSubject: t\r\nMIME-Version: 1.0\r\n" + nested)
     code, _, err = _bounded(deep)
     assert code == 2 and "anormale" in err
     tags = tmp_path / "balises.eml"
-    tags.write_bytes(b"From: x@exemple.fr\r\nSubject: t\r\nContent-Type: text/html\r\n\r\n" + b"<div>" * 100_000 + b"<a href='http://203.0.113.9/'>x</a>")
+    tags.write_bytes(
+        b"From: x@exemple.fr\r\nSubject: t\r\nContent-Type: text/html\r\n\r\n"
+        + b"<div>" * 100_000
+        + b"<a href='http://203.0.113.9/'>x</a>"
+    )
     code, out, _ = _bounded(tags)
     assert code == 0 and "lien_adresse_ip" in out
 
@@ -158,7 +178,8 @@ def test_thousands_of_parts_and_deep_nesting(tmp_path: Path) -> None:
     [
         b"Content-Type: text/plain; charset=x-inexistant\r\nContent-Transfer-Encoding: base64\r\n\r\n!!!pas du base64===\xff\xfe",
         b"Content-Type: text/html; charset=utf-8\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n=ZZ=\xc3=\r\n<a href='http://[::1'>x</a>",
-        b"Content-Type: application/pdf; name==?utf-8?B?////?=\r\nContent-Transfer-Encoding: base64\r\n\r\n" + base64.b64encode(b"%PDF-1.4 /JS " + b"stream\n" + b"\x78\x9c" * 5000),
+        b"Content-Type: application/pdf; name==?utf-8?B?////?=\r\nContent-Transfer-Encoding: base64\r\n\r\n"
+        + base64.b64encode(b"%PDF-1.4 /JS " + b"stream\n" + b"\x78\x9c" * 5000),
     ],
 )
 def test_broken_encodings(tmp_path: Path, body: bytes) -> None:

@@ -32,7 +32,9 @@ def test_a_team_member_uploads_a_message_and_reads_the_verdict(tmp_path: Path) -
 def test_hostile_text_is_escaped_on_the_page(tmp_path: Path) -> None:
     client = signed_in(tmp_path / "o.db")
     evil = tmp_path / "evil.eml"
-    evil.write_bytes(b'From: "<script>alert(1)</script>" <x@exemple.fr>\r\nSubject: <img src=x onerror=alert(1)>\r\n\r\nx')
+    evil.write_bytes(
+        b'From: "<script>alert(1)</script>" <x@exemple.fr>\r\nSubject: <img src=x onerror=alert(1)>\r\n\r\nx'
+    )
     r = _upload(client, evil)
     assert r.status_code == 200 and "<script>alert(1)</script>" not in r.text and "&lt;img src=x" in r.text
 
@@ -62,12 +64,19 @@ def test_trusted_server_and_known_senders_change_the_verdict(tmp_path: Path) -> 
     lookalike = tmp_path / "durand.eml"
     lookalike.write_bytes(b'From: "Compta" <compta@grossiste-durnad.fr>\r\nSubject: Facture\r\n\r\nBonjour.')
     assert "imite grossiste-durand.fr" not in text(_upload(client, lookalike))
-    r = post(client, "/courriel", "/courriel/expediteurs", {"nom": "Grossiste Durand", "genre": "fournisseur", "domaines": "grossiste-durand.fr"})
+    r = post(
+        client,
+        "/courriel",
+        "/courriel/expediteurs",
+        {"nom": "Grossiste Durand", "genre": "fournisseur", "domaines": "grossiste-durand.fr"},
+    )
     assert r.status_code == 303
     page = client.get("/courriel")
     assert "Grossiste Durand" in page.text and "grossiste-durand.fr" in page.text and "marie" in page.text
     assert "imite grossiste-durand.fr" in text(_upload(client, lookalike))
-    r = post(client, "/courriel", "/courriel/expediteurs", {"nom": "X", "genre": "fournisseur", "domaines": "pas un domaine"})
+    r = post(
+        client, "/courriel", "/courriel/expediteurs", {"nom": "X", "genre": "fournisseur", "domaines": "pas un domaine"}
+    )
     assert r.status_code == 400 and "Rien n'a été enregistré" in text(r)
     r = post(client, "/courriel", "/courriel/serveur", {"serveur": "mx.pharmacie-des-tilleuls.fr"})
     assert r.status_code == 303
@@ -88,6 +97,8 @@ def test_reading_accounts_analyse_but_only_the_titulaire_changes_settings(tmp_pa
     assert 'action="/courriel/serveur"' not in r.text and 'action="/courriel/expediteurs"' not in r.text
     r = post(reader, "/courriel", "/courriel/serveur", {"serveur": "mx.attaquant.example"})
     assert r.status_code == 403
-    r = post(reader, "/courriel", "/courriel/expediteurs", {"nom": "Faux", "genre": "banque", "domaines": "faux.example"})
+    r = post(
+        reader, "/courriel", "/courriel/expediteurs", {"nom": "Faux", "genre": "banque", "domaines": "faux.example"}
+    )
     assert r.status_code == 403
     assert "faux.example" not in owner.get("/courriel").text

@@ -7,11 +7,14 @@ input: it goes through `markup()` (control characters shown, Rich markup escaped
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from officine.report.safe import SafeConsole, json_text, markup
+
+if TYPE_CHECKING:
+    from officine.mail.analyse import MailSettings
 
 app = typer.Typer(no_args_is_help=True, help="Analyse d'un courriel suspect, sans rien ouvrir ni cliquer.")
 out = SafeConsole()
@@ -19,16 +22,16 @@ err = SafeConsole(stderr=True)
 _COLOURS = {"dangereux": "bold red", "suspect": "bold yellow", "rien_d_anormal": "bold green"}
 
 
-def _settings(db: str | None, server: str | None) -> object:
+def _settings(db: str | None, server: str | None) -> MailSettings:
     """The pharmacy's settings from the dashboard's database, when there is one; the
     analysis never creates a database and goes on without it if it cannot be read."""
     from officine.errors import UserError  # noqa: PLC0415
-    from officine.mail.analyse import MailSettings  # noqa: PLC0415
+    from officine.mail import analyse  # noqa: PLC0415
     from officine.store.db import default_database_url  # noqa: PLC0415
 
     url = db or default_database_url()
     if url.startswith("sqlite:///") and not Path(url.removeprefix("sqlite:///")).is_file():
-        return MailSettings(trusted_server=server)
+        return analyse.MailSettings(trusted_server=server)
     try:
         from officine.mail.settings import load, settings_from  # noqa: PLC0415
         from officine.store import Store  # noqa: PLC0415
@@ -36,7 +39,7 @@ def _settings(db: str | None, server: str | None) -> object:
         return settings_from(load(Store(url)), server)
     except UserError as exc:
         err.print(f"[yellow]Réglages du tableau de bord non lus[/yellow] ({markup(exc.message)}) : analyse sans eux.")
-        return MailSettings(trusted_server=server)
+        return analyse.MailSettings(trusted_server=server)
 
 
 @app.command("analyser")
@@ -53,11 +56,9 @@ def analyser(
     db: Annotated[str | None, typer.Option("--db", help="Adresse de la base (défaut : SQLite local).")] = None,
 ) -> None:
     """Dit si un courriel est dangereux, suspect, ou si rien d'anormal n'a été trouvé, et pourquoi."""
-    from officine.mail.analyse import MailSettings, analyse_file  # noqa: PLC0415
+    from officine.mail.analyse import analyse_file  # noqa: PLC0415
 
-    settings = _settings(db, server)
-    assert isinstance(settings, MailSettings)
-    result = analyse_file(fichier, settings)
+    result = analyse_file(fichier, _settings(db, server))
     if as_json:
         print(json_text(result.to_json()))
         return

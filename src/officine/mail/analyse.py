@@ -114,9 +114,13 @@ def judge(mail: Mail, kn: Knowledge, settings: MailSettings) -> Analysis:
     findings = _distinct(findings)
     score = sum(kn.weight(code) for code in {f.code for f in findings})
     thresholds = kn.reasons.seuils
-    verdict: Verdict = "dangereux" if score >= thresholds.dangereux else "suspect" if score >= thresholds.suspect else "rien_d_anormal"
+    verdict: Verdict = (
+        "dangereux" if score >= thresholds.dangereux else "suspect" if score >= thresholds.suspect else "rien_d_anormal"
+    )
     reasons = [
-        Reason(f.code, kn.weight(f.code), kn.reasons.themes[kn.reasons.raisons[f.code].theme], kn.text(f.code, f.fields))
+        Reason(
+            f.code, kn.weight(f.code), kn.reasons.themes[kn.reasons.raisons[f.code].theme], kn.text(f.code, f.fields)
+        )
         for f in findings
     ]
     reasons.sort(key=lambda r: -r.weight)  # stable: within a weight, the order they were found
@@ -156,7 +160,10 @@ def judge(mail: Mail, kn: Knowledge, settings: MailSettings) -> Analysis:
 def analyse_bytes(data: bytes, settings: MailSettings | None = None) -> Analysis:
     settings = settings or MailSettings()
     if len(data) > MAX_MESSAGE_BYTES:
-        raise UserError(f"Le message est trop gros ({len(data) // (1024 * 1024)} Mo ; {MAX_MESSAGE_BYTES // (1024 * 1024)} Mo au plus).")
+        raise UserError(
+            f"Le message est trop gros ({len(data) // (1024 * 1024)} Mo ; "
+            f"{MAX_MESSAGE_BYTES // (1024 * 1024)} Mo au plus)."
+        )
     kn = knowledge().with_orgs(settings.known) if settings.known else knowledge()
     return judge(parse(data), kn, settings)
 

@@ -69,22 +69,40 @@ def inspect_zip(name: str, data: bytes, depth: int, budget: Budget, inspect: Ins
             found += inspect(shown, None, depth + 1)
             continue
         if info.file_size > MAX_MEMBER_BYTES:
-            found.append(Finding.of("pj_archive_bombe", nom=name, cause=f"{info.filename} ferait {info.file_size // (1024 * 1024)} Mo une fois décompressé"))
+            found.append(
+                Finding.of(
+                    "pj_archive_bombe",
+                    nom=name,
+                    cause=f"{info.filename} ferait {info.file_size // (1024 * 1024)} Mo une fois décompressé",
+                )
+            )
             found += inspect(shown, None, depth + 1)
             continue
         if info.file_size > RATIO_FLOOR and info.file_size > MAX_RATIO * max(info.compress_size, 1):
-            found.append(Finding.of("pj_archive_bombe", nom=name, cause=f"{info.filename} est compressé plus de {MAX_RATIO} fois"))
+            found.append(
+                Finding.of(
+                    "pj_archive_bombe", nom=name, cause=f"{info.filename} est compressé plus de {MAX_RATIO} fois"
+                )
+            )
             found += inspect(shown, None, depth + 1)
             continue
         if budget.bytes + info.file_size > MAX_TOTAL_BYTES:
-            found.append(Finding.of("pj_archive_bombe", nom=name, cause=f"plus de {MAX_TOTAL_BYTES // (1024 * 1024)} Mo une fois décompressée"))
+            found.append(
+                Finding.of(
+                    "pj_archive_bombe",
+                    nom=name,
+                    cause=f"plus de {MAX_TOTAL_BYTES // (1024 * 1024)} Mo une fois décompressée",
+                )
+            )
             found += inspect(shown, None, depth + 1)
             break
         try:
             with archive.open(info) as member:
                 content = member.read(MAX_MEMBER_BYTES + 1)  # zipfile stops at the declared size
         except (zipfile.BadZipFile, OSError, ValueError, EOFError, NotImplementedError, RuntimeError):
-            found.append(Finding.of("pj_archive_non_inspectee", nom=name, cause=f"{info.filename} ne se décompresse pas"))
+            found.append(
+                Finding.of("pj_archive_non_inspectee", nom=name, cause=f"{info.filename} ne se décompresse pas")
+            )
             found += inspect(shown, None, depth + 1)
             continue
         budget.bytes += len(content)
@@ -108,7 +126,13 @@ def inspect_rar(name: str, data: bytes, depth: int, budget: Budget, inspect: Ins
         names = [i.filename for i in infos if i.needs_password()][:5]
         found.append(Finding.of("pj_archive_chiffree", nom=name, contenu=f" (elle contient : {', '.join(names)})"))
     else:
-        found.append(Finding.of("pj_archive_non_inspectee", nom=name, cause="le contenu des archives RAR n'est pas décompressé ; seuls les noms des fichiers ont été vérifiés"))
+        found.append(
+            Finding.of(
+                "pj_archive_non_inspectee",
+                nom=name,
+                cause="le contenu des archives RAR n'est pas décompressé ; seuls les noms ont été vérifiés",
+            )
+        )
     for info in infos:
         if info.is_dir():
             continue
@@ -122,10 +146,14 @@ def inspect_rar(name: str, data: bytes, depth: int, budget: Budget, inspect: Ins
 
 def inspect_archive(kind: str, name: str, data: bytes, depth: int, budget: Budget, inspect: Inspect) -> list[Finding]:
     if depth >= MAX_DEPTH:
-        return [Finding.of("pj_archive_bombe", nom=name, cause=f"des archives imbriquées sur plus de {MAX_DEPTH} niveaux")]
+        return [
+            Finding.of("pj_archive_bombe", nom=name, cause=f"des archives imbriquées sur plus de {MAX_DEPTH} niveaux")
+        ]
     if kind == "zip":
         return inspect_zip(name, data, depth, budget, inspect)
     if kind == "rar":
         return inspect_rar(name, data, depth, budget, inspect)
     what = {"7z": "archive 7-Zip", "gzip": "archive compressée", "cab": "archive CAB"}.get(kind, "archive")
-    return [Finding.of("pj_archive_non_inspectee", nom=name, cause=f"{what} : son contenu n'est pas ouvert par l'analyseur")]
+    return [
+        Finding.of("pj_archive_non_inspectee", nom=name, cause=f"{what} : son contenu n'est pas ouvert par l'analyseur")
+    ]

@@ -7,7 +7,15 @@ import unicodedata
 
 from officine.mail.archives import Budget, inspect_archive
 from officine.mail.documents import check_ole, check_ooxml, check_pdf, check_rtf, ooxml_archive
-from officine.mail.filetypes import DANGEROUS_KINDS, EXPECTED, IMAGE_EXTENSIONS, KIND_NAMES, TEXT_EXTENSIONS, describe, sniff
+from officine.mail.filetypes import (
+    DANGEROUS_KINDS,
+    EXPECTED,
+    IMAGE_EXTENSIONS,
+    KIND_NAMES,
+    TEXT_EXTENSIONS,
+    describe,
+    sniff,
+)
 from officine.mail.findings import Finding
 from officine.mail.knowledge import Knowledge
 from officine.mail.parse import Mail
@@ -33,7 +41,20 @@ def _extensions(name: str) -> tuple[str, str]:
 
 def _category(ext: str, kn: Knowledge) -> str | None:
     e = kn.extensions
-    for category in ("executable", "installeur", "script", "raccourci", "hta", "iso", "img", "vhd", "html", "office", "pdf", "archive"):
+    for category in (
+        "executable",
+        "installeur",
+        "script",
+        "raccourci",
+        "hta",
+        "iso",
+        "img",
+        "vhd",
+        "html",
+        "office",
+        "pdf",
+        "archive",
+    ):
         if ext in getattr(e, category):
             return category
     if ext in IMAGE_EXTENSIONS:
@@ -59,8 +80,19 @@ class Inspector:
         ext, previous = _extensions(name)
         category = _category(ext, kn)
         if _has_bidi(name):
-            found.append(Finding.of("pj_double_extension", nom=name, apparente="nom inversé par un caractère invisible", reelle=ext or "?"))
-        elif previous and previous in kn.extensions.document and category in ("executable", "installeur", "script", "raccourci", "hta", "iso", "img", "vhd"):
+            found.append(
+                Finding.of(
+                    "pj_double_extension",
+                    nom=name,
+                    apparente="nom inversé par un caractère invisible",
+                    reelle=ext or "?",
+                )
+            )
+        elif (
+            previous
+            and previous in kn.extensions.document
+            and category in ("executable", "installeur", "script", "raccourci", "hta", "iso", "img", "vhd")
+        ):
             found.append(Finding.of("pj_double_extension", nom=name, apparente=previous, reelle=ext))
         if category in ("executable", "installeur", "script", "raccourci", "hta"):
             found.append(Finding.of("pj_executable", nom=name, genre=genres.get(category, category)))
@@ -69,8 +101,21 @@ class Inspector:
         if data is None:
             return found
         kind = sniff(data)
-        if kind in DANGEROUS_KINDS and category not in ("executable", "installeur", "script", "raccourci", "hta", "iso", "img", "vhd"):
-            found.append(Finding.of("pj_type_deguise", nom=name, annonce=f".{ext}" if ext else "sans extension", reel=KIND_NAMES[kind]))
+        if kind in DANGEROUS_KINDS and category not in (
+            "executable",
+            "installeur",
+            "script",
+            "raccourci",
+            "hta",
+            "iso",
+            "img",
+            "vhd",
+        ):
+            found.append(
+                Finding.of(
+                    "pj_type_deguise", nom=name, annonce=f".{ext}" if ext else "sans extension", reel=KIND_NAMES[kind]
+                )
+            )
             if kind in ("iso", "vhd"):
                 found.append(Finding.of("pj_image_disque", nom=name, genre=KIND_NAMES[kind]))
             else:

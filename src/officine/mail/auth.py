@@ -39,7 +39,11 @@ def _parse(value: str) -> Results:
         return Results(
             str(parsed.authserv_id or ""),
             [
-                (str(r.method).lower(), str(r.result).lower(), {f"{p.type}.{p.name}".lower(): str(p.value) for p in r.properties})
+                (
+                    str(r.method).lower(),
+                    str(r.result).lower(),
+                    {f"{p.type}.{p.name}".lower(): str(p.value) for p in r.properties},
+                )
                 for r in parsed.results
             ],
         )
@@ -80,7 +84,10 @@ def check_auth(mail: Mail, configured: str | None) -> list[Finding]:
     if not servers:
         cause = "aucun serveur de confiance n'est réglé pour la pharmacie"
         if headers:
-            cause += f" ; les {len(headers)} en-tête(s) d'authentification du message ne sont pas lus, car l'expéditeur a pu les écrire lui-même"
+            cause += (
+                f" ; les {len(headers)} en-tête(s) d'authentification du message ne sont pas lus,"
+                " car l'expéditeur a pu les écrire lui-même"
+            )
         return [Finding.of("auth_non_verifiee", cause=cause + ".")]
     found: list[Finding] = []
     top = headers[0] if headers else None
@@ -96,7 +103,8 @@ def check_auth(mail: Mail, configured: str | None) -> list[Finding]:
         cause = (
             f"le message ne porte pas d'en-tête d'authentification de {shown}, le serveur de confiance réglé."
             if top is None
-            else f"le premier en-tête d'authentification vient de « {top.server or 'sans nom'} », pas de {shown}, le serveur de confiance réglé."
+            else f"le premier en-tête d'authentification vient de « {top.server or 'sans nom'} », "
+            f"pas de {shown}, le serveur de confiance réglé."
         )
         found.append(Finding.of("auth_non_verifiee", cause=cause))
         return found
@@ -112,18 +120,34 @@ def check_auth(mail: Mail, configured: str | None) -> list[Finding]:
     dkim = by_method.get("dkim")
     if dmarc and dmarc[0] in _FAILS | {"quarantine", "reject"}:
         found.append(
-            Finding.of("auth_dmarc_echec", serveur=server, domaine=_domain(dmarc[1].get("header.from", sender_domain)), resultat=dmarc[0])
+            Finding.of(
+                "auth_dmarc_echec",
+                serveur=server,
+                domaine=_domain(dmarc[1].get("header.from", sender_domain)),
+                resultat=dmarc[0],
+            )
         )
     if spf and spf[0] == "fail":
         found.append(
-            Finding.of("auth_spf_echec", serveur=server, domaine=_domain(spf[1].get("smtp.mailfrom", sender_domain)), resultat=spf[0])
+            Finding.of(
+                "auth_spf_echec",
+                serveur=server,
+                domaine=_domain(spf[1].get("smtp.mailfrom", sender_domain)),
+                resultat=spf[0],
+            )
         )
     if dkim and dkim[0] == "fail":
         found.append(Finding.of("auth_dkim_echec", serveur=server, resultat=dkim[0]))
-    if (not spf or spf[0] in ("none", "neutral")) and (not dkim or dkim[0] == "none") and not (dmarc and dmarc[0] == "pass"):
+    if (
+        (not spf or spf[0] in ("none", "neutral"))
+        and (not dkim or dkim[0] == "none")
+        and not (dmarc and dmarc[0] == "pass")
+    ):
         found.append(Finding.of("auth_absente", serveur=server))
     passed = [m.upper() for m in ("spf", "dkim", "dmarc") if by_method.get(m, ("", {}))[0] == "pass"]
     if passed and not any(f.code in ("auth_dmarc_echec", "auth_spf_echec", "auth_dkim_echec") for f in found):
         domain = _domain(dmarc[1].get("header.from", sender_domain)) if dmarc else sender_domain
-        found.append(Finding.of("auth_reussie", serveur=server, domaine=domain or "inconnu", methodes=", ".join(passed)))
+        found.append(
+            Finding.of("auth_reussie", serveur=server, domaine=domain or "inconnu", methodes=", ".join(passed))
+        )
     return found

@@ -7,8 +7,8 @@ from __future__ import annotations
 import io
 import logging
 import re
-import zipfile
 import warnings
+import zipfile
 import zlib
 
 from officine.mail.findings import Finding
@@ -22,7 +22,12 @@ MAX_RELS_BYTES = 2 * 1024 * 1024
 _PDF_NAME = re.compile(rb"/[A-Za-z0-9#_.]{1,40}")
 _PDF_HEX = re.compile(rb"#([0-9A-Fa-f]{2})")
 _PDF_STREAM = re.compile(rb"stream\r?\n")
-_PDF_ACTIVE = {b"/JS": "JavaScript", b"/JavaScript": "JavaScript", b"/Launch": "lancement d'un programme", b"/RichMedia": "média Flash"}
+_PDF_ACTIVE = {
+    b"/JS": "JavaScript",
+    b"/JavaScript": "JavaScript",
+    b"/Launch": "lancement d'un programme",
+    b"/RichMedia": "média Flash",
+}
 _EXTERNAL_REL = re.compile(rb"<Relationship\b[^>]*>", re.I)
 _ATTR = re.compile(rb'(\w+)\s*=\s*"([^"]*)"')
 _HARMLESS_EXTERNAL = (b"/hyperlink",)  # an ordinary clickable link in the document
@@ -117,7 +122,9 @@ def check_ooxml(name: str, data: bytes, archive: zipfile.ZipFile) -> list[Findin
         found.append(Finding.of("pj_liens_externes", nom=name, cibles=", ".join(targets[:3])))
     embedded = [n for n in names if "/embeddings/" in n.lower() or "/activex/" in n.lower()]
     if embedded:
-        found.append(Finding.of("pj_objet_incorpore", nom=name, quoi=", ".join(e.rpartition("/")[2] for e in embedded[:3])))
+        found.append(
+            Finding.of("pj_objet_incorpore", nom=name, quoi=", ".join(e.rpartition("/")[2] for e in embedded[:3]))
+        )
     return found
 
 

@@ -177,16 +177,26 @@ def lookalike(host: str, kn: Knowledge) -> Lookalike | None:
             if label != m_label and label_skeleton == skeleton(m_label) and len(m_label) >= 3:
                 return Lookalike(org, model, "homoglyphe")
             allowed = _distance_allowed(m_label)
-            if allowed and label != m_label and DamerauLevenshtein.distance(label, m_label, score_cutoff=allowed) <= allowed:
+            if (
+                allowed
+                and label != m_label
+                and DamerauLevenshtein.distance(label, m_label, score_cutoff=allowed) <= allowed
+            ):
                 return Lookalike(org, model, "distance")
         for token in org.tokens:
             if _token_in(token, pieces, joined):
-                return Lookalike(org, org.plain_domains[0] if org.plain_domains else org.domains[0], "mots_ajoutes", token)
+                return Lookalike(
+                    org, org.plain_domains[0] if org.plain_domains else org.domains[0], "mots_ajoutes", token
+                )
             if token in sub_pieces:
-                return Lookalike(org, org.plain_domains[0] if org.plain_domains else org.domains[0], "sous_domaine", token)
+                return Lookalike(
+                    org, org.plain_domains[0] if org.plain_domains else org.domains[0], "sous_domaine", token
+                )
     return None
 
 
 def manner_text(kn: Knowledge, found: Lookalike, domain: str) -> str:
     template = kn.reasons.manieres[found.manner]
-    return template.format(domaine=domain, modele=found.model, marque=found.brand or found.model, ascii=to_ascii(domain))
+    return template.format(
+        domaine=domain, modele=found.model, marque=found.brand or found.model, ascii=to_ascii(domain)
+    )

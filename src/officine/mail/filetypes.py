@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import re
 
-_HTML_START = re.compile(rb"^\s*(<!--.*?-->\s*)*<(!doctype\s+html|html|head|body|script|svg|meta|iframe|form)\b", re.I | re.S)
+_HTML_START = re.compile(
+    rb"^\s*(<!--.*?-->\s*)*<(!doctype\s+html|html|head|body|script|svg|meta|iframe|form)\b", re.I | re.S
+)
 
 # kind -> French name for {reel}
 KIND_NAMES = {
@@ -88,7 +90,7 @@ def describe(data: bytes) -> str:
 
 
 # What each extension category may really contain; a known kind outside it is a disguise.
-EXPECTED = {
+EXPECTED: dict[str, set[str | None]] = {
     "pdf": {"pdf"},
     "office": {"zip", "ole", "rtf", "html"},  # Word also saves .doc as HTML or RTF
     "image": {"image"},

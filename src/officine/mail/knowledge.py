@@ -269,14 +269,19 @@ def check(reasons: ReasonsFile, indicators: IndicatorsFile) -> None:
         unknown = _fields(entry.texte) - allowed
         if unknown:
             problems.append(f"le texte de {code} utilise {', '.join(sorted(unknown))}, que l'analyseur ne remplit pas")
-    problems += [f"la raison {code} n'est jamais donnée par l'analyseur" for code in reasons.raisons.keys() - REASON_FIELDS.keys()]
+    problems += [
+        f"la raison {code} n'est jamais donnée par l'analyseur"
+        for code in reasons.raisons.keys() - REASON_FIELDS.keys()
+    ]
     for key, advice in reasons.conseils.items():
         problems += [f"le conseil {key} cite une raison inconnue ({c})" for c in advice.si if c not in reasons.raisons]
     for key, manner in reasons.manieres.items():
         unknown = _fields(manner) - MANNER_FIELDS
         if unknown:
             problems.append(f"la manière {key} utilise {', '.join(sorted(unknown))}")
-    problems += [f"formulations : {c} n'est pas une raison de texte" for c in indicators.formulations.keys() - WORDING_CODES]
+    problems += [
+        f"formulations : {c} n'est pas une raison de texte" for c in indicators.formulations.keys() - WORDING_CODES
+    ]
     for code, patterns in indicators.formulations.items():
         for pattern in patterns:
             try:

@@ -19,7 +19,9 @@ from officine.mail.parse import Mail
 
 MAX_LINKS = 500
 _URL_IN_TEXT = re.compile(r"""(?i)\b(?:https?://|www\.)[^\s<>"'()\[\]{}]{2,2000}""")
-_DOMAIN_TEXT = re.compile(r"(?i)^(?:https?://)?(?:www\.)?((?:[\w-]+\.)+[a-z\u00a0-\uffff]{2,63})(?::\d+)?(?:[/?#]\S*)?$")
+_DOMAIN_TEXT = re.compile(
+    r"(?i)^(?:https?://)?(?:www\.)?((?:[\w-]+\.)+[a-z\u00a0-\uffff]{2,63})(?::\d+)?(?:[/?#]\S*)?$"
+)
 _SCRIPT_SCHEMES = ("javascript", "vbscript", "data")
 
 

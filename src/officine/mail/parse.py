@@ -8,6 +8,7 @@ charset or encoding. Each read that can fail falls back to the raw value, and ev
 
 from __future__ import annotations
 
+import contextlib
 import email
 import email.header
 import email.utils
@@ -119,7 +120,9 @@ def _collect(root: Message, mail: Mail) -> None:
             return
         if part.is_multipart():
             if depth >= MAX_DEPTH:
-                mail.partial.append(f"parties imbriquées sur plus de {MAX_DEPTH} niveaux ; les plus profondes n'ont pas été lues")
+                mail.partial.append(
+                    f"parties imbriquées sur plus de {MAX_DEPTH} niveaux ; les plus profondes n'ont pas été lues"
+                )
                 continue
             children = part.get_payload()
             if isinstance(children, list):
@@ -131,7 +134,9 @@ def _collect(root: Message, mail: Mail) -> None:
         if name is None and disposition != "attachment" and ctype in ("text/plain", "text/html"):
             text = _part_text(part)
             if len(text) > MAX_TEXT_CHARS:
-                mail.partial.append(f"un texte de plus de {MAX_TEXT_CHARS:,} caractères n'a été lu qu'en partie".replace(",", " "))
+                mail.partial.append(
+                    f"un texte de plus de {MAX_TEXT_CHARS:,} caractères n'a été lu qu'en partie".replace(",", " ")
+                )
                 text = text[:MAX_TEXT_CHARS]
             (mail.htmls if ctype == "text/html" else mail.texts).append(text)
             continue
@@ -141,7 +146,9 @@ def _collect(root: Message, mail: Mail) -> None:
             mail.attachments.append(Attachment(label, ctype, None, "contenu absent ou illisible"))
         elif len(payload) > MAX_ATTACHMENT_BYTES:
             mail.attachments.append(Attachment(label, ctype, None, "trop volumineuse pour être inspectée"))
-            mail.partial.append(f"la pièce jointe {label} dépasse {MAX_ATTACHMENT_BYTES // (1024 * 1024)} Mo et n'a pas été inspectée")
+            mail.partial.append(
+                f"la pièce jointe {label} dépasse {MAX_ATTACHMENT_BYTES // (1024 * 1024)} Mo et n'a pas été inspectée"
+            )
         else:
             mail.attachments.append(Attachment(label, ctype, payload))
 
@@ -151,7 +158,9 @@ def from_message(msg: Message) -> Mail:
     if not headers:
         headers = [(str(k), _one_line(_decoded(str(v)))) for k, v in msg.items()]
     raw = {k.lower(): v for k, v in reversed(headers)}  # the first occurrence wins
-    from_raw = next((str(v) for k, v in msg.raw_items() if k.lower() == "from"), "") if hasattr(msg, "raw_items") else ""
+    from_raw = (
+        next((str(v) for k, v in msg.raw_items() if k.lower() == "from"), "") if hasattr(msg, "raw_items") else ""
+    )
     senders = _addresses(from_raw or raw.get("from", ""))
     reply_raw = next((str(v) for k, v in msg.raw_items() if k.lower() == "reply-to"), "")
     recipients_raw = ", ".join(str(v) for k, v in msg.raw_items() if k.lower() in ("to", "cc"))[:100_000]
@@ -165,7 +174,7 @@ def from_message(msg: Message) -> Mail:
         recipients=_addresses(recipients_raw)[:200],
     )
     _collect(msg, mail)
-    defects = set()
+    defects: set[str] = set()
     for part in _bounded_walk(msg):
         defects.update(type(d).__name__ for d in getattr(part, "defects", []))
     mail.defects = sorted(defects)
@@ -204,12 +213,14 @@ def parse_msg(data: bytes) -> Mail:
     try:
         msg = extract_msg.openMsg(data, delayAttachments=False)
     except Exception as exc:
-        raise UserError("Ce fichier Outlook (.msg) est illisible ou endommagé : enregistrez le message à nouveau.") from exc
+        raise UserError(
+            "Ce fichier Outlook (.msg) est illisible ou endommagé : enregistrez le message à nouveau."
+        ) from exc
     try:
         header_text = getattr(msg, "headerText", None)
         converted: EmailMessage | None = None
         try:
-            converted = msg.asEmailMessage()
+            converted = msg.asEmailMessage()  # type: ignore[attr-defined]  # Message subclass only
         except Exception:
             converted = None
         if converted is not None:
@@ -239,13 +250,13 @@ def parse_msg(data: bytes) -> Mail:
                 if isinstance(payload, bytes):
                     mail.attachments.append(Attachment(name, "application/octet-stream", payload))
                 else:
-                    mail.attachments.append(Attachment(name, "application/octet-stream", None, "pièce jointe non extraite"))
+                    mail.attachments.append(
+                        Attachment(name, "application/octet-stream", None, "pièce jointe non extraite")
+                    )
         return mail
     finally:
-        try:
+        with contextlib.suppress(Exception):  # closing a damaged file must not hide the analysis
             msg.close()
-        except Exception:  # closing a damaged file must not hide the analysis
-            pass
 
 
 def parse(data: bytes) -> Mail:
@@ -253,6 +264,7 @@ def parse(data: bytes) -> Mail:
     if data.startswith(OLE_MAGIC):
         return parse_msg(data)
     if not data.strip():
-        raise UserError("Le fichier est vide : enregistrez le message (« Enregistrer sous », format .eml) puis recommencez.")
+        raise UserError(
+            "Le fichier est vide : enregistrez le message (« Enregistrer sous », format .eml) puis recommencez."
+        )
     return parse_eml(data)
-

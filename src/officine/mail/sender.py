@@ -7,7 +7,7 @@ import re
 from officine.mail.domains import lookalike, manner_text, owner, registrable
 from officine.mail.findings import Finding
 from officine.mail.knowledge import Knowledge, KnownOrg, fold
-from officine.mail.parse import Mail
+from officine.mail.parse import Address, Mail
 
 MAX_NAME = 500  # a display name is a few words; past this, matching would only cost time
 _ADDRESS_IN_NAME = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}")
@@ -29,7 +29,11 @@ def _to_the_list(mail: Mail, reply: Address) -> bool:
         return True
     for value in mail.header_values("List-Post")[:3]:
         match = re.search(r"mailto:([^>\s]+)", value)
-        if match and "@" in match.group(1) and registrable(match.group(1).rpartition("@")[2].lower()) == registrable(reply.domain):
+        if (
+            match
+            and "@" in match.group(1)
+            and registrable(match.group(1).rpartition("@")[2].lower()) == registrable(reply.domain)
+        ):
             return True
     return False
 

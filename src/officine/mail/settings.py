@@ -113,7 +113,10 @@ def set_trusted_server(store: Store, value: str, by: str) -> None:
     names = [n.strip().lower() for n in value.split(",") if n.strip()]
     for name in names:
         if len(name) > 253 or not re.fullmatch(r"[a-z0-9][a-z0-9.-]*", name):
-            raise UserError(f"Serveur de confiance : « {name} » n'est pas un nom de serveur (exemple : mx.monfournisseur.fr). Rien n'a été enregistré.")
+            raise UserError(
+                f"Serveur de confiance : « {name} » n'est pas un nom de serveur "
+                "(exemple : mx.monfournisseur.fr). Rien n'a été enregistré."
+            )
 
     def change(doc: Stored) -> None:
         doc.serveur_de_confiance = ", ".join(names) or None
@@ -135,7 +138,9 @@ def add_sender(store: Store, name: str, kind: str, domains: str, by: str) -> Kno
 
     def change(doc: Stored) -> None:
         if len(doc.expediteurs) >= MAX_KNOWN:
-            raise UserError(f"Expéditeurs connus : {MAX_KNOWN} au plus. Retirez-en un avant d'en ajouter. Rien n'a été enregistré.")
+            raise UserError(
+                f"Expéditeurs connus : {MAX_KNOWN} au plus. Retirez-en un avant d'en ajouter. Rien n'a été enregistré."
+            )
         doc.expediteurs.append(sender)
 
     _update(store, by, change)

@@ -1,4 +1,4 @@
-""""Un courriel suspect ?": upload a saved message, read the verdict. The message is analysed
+""" "Un courriel suspect ?": upload a saved message, read the verdict. The message is analysed
 in memory and never stored; the pharmacy's trusted server and known senders are set here."""
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ from fastapi.responses import RedirectResponse, Response
 from starlette.datastructures import FormData, UploadFile
 
 from officine.errors import UserError
-from officine.mail import settings as mail_settings
 from officine.mail import MAX_MESSAGE_BYTES
+from officine.mail import settings as mail_settings
 from officine.mail.analyse import Analysis, analyse_bytes
 from officine.services.accounts import SignedIn
 from officine.web.app import Web, web_of
@@ -21,7 +21,7 @@ from officine.web.security import check_csrf
 router = APIRouter()
 NOTICES = {
     "serveur": "Serveur de confiance enregistré.",
-    "ajoute": "Expéditeur connu ajouté : ses domaines ne seront plus pris pour des imitations, et leurs imitations seront signalées.",
+    "ajoute": "Expéditeur connu ajouté : ses domaines sont reconnus, et leurs imitations seront signalées.",
     "retire": "Expéditeur retiré de la liste.",
 }
 _BADGES = {"dangereux": "v-fail", "suspect": "v-warn", "rien_d_anormal": "v-pass"}
@@ -98,7 +98,9 @@ async def add_sender(request: Request) -> Response:
     user = web.require_user(request)
     form = await _form(request, user)
     try:
-        mail_settings.add_sender(web.store, _text(form, "nom"), _text(form, "genre"), _text(form, "domaines"), user.username)
+        mail_settings.add_sender(
+            web.store, _text(form, "nom"), _text(form, "genre"), _text(form, "domaines"), user.username
+        )
     except UserError as exc:
         return _page(web, request, user, status=400, error=exc.message, typed=dict(form))
     return RedirectResponse("/courriel?fait=ajoute#expediteurs", 303)
