@@ -112,3 +112,21 @@ def test_sentinel_benchmark_runs_and_reports(tmp_path: Path) -> None:
     rows = json.loads(out.read_text(encoding="utf-8"))["files_lost"]
     assert [(r["mode"], r["rate"]) for r in rows] == [("full", 400), ("avoid", 400)]
     assert all(r["missed"] == 0 and r["all_suspended"] and r["changes_after_suspension"] == 0 for r in rows)
+
+
+def test_mail_benchmark_runs_and_reports(tmp_path: Path) -> None:
+    out = tmp_path / "mail.json"
+    proc = subprocess.run(
+        [sys.executable, str(ROOT / "bench/mail.py"), "--repeat", "1", "--big-mb", "2", "--out", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    report = json.loads(out.read_text(encoding="utf-8"))
+    assert report["corpus"]["messages"] >= 65 and report["corpus"]["analyser_ms"]["p95"] > 0
+    assert (
+        report["big_message_fresh_process"]["size_kb"] > 2000
+        and report["first_message_fresh_process"]["verdict"] == "dangereux"
+    )

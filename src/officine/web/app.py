@@ -111,7 +111,13 @@ def create_app(
 ) -> FastAPI:
     """The dashboard. `allowed_hosts`: the names it answers to (default: this machine's loopback
     names, any port); `officine serve` derives them from the address it listens on."""
-    from officine.web import routes_account, routes_pages, routes_passwords, routes_team  # noqa: PLC0415 - import app
+    from officine.web import (  # noqa: PLC0415 - they import this module
+        routes_account,
+        routes_mail,
+        routes_pages,
+        routes_passwords,
+        routes_team,
+    )
 
     store = Store(store_url)
     accounts.ensure_setup_code(store)  # before the first request: the terminal shows the same one
@@ -144,6 +150,7 @@ def create_app(
     app.include_router(routes_team.router)
     app.include_router(routes_passwords.router)
     app.include_router(routes_pages.router)
+    app.include_router(routes_mail.router)
 
     @app.exception_handler(Redirect)
     async def _redirect(request: Request, exc: Redirect) -> Response:

@@ -18,6 +18,7 @@ from typing import Any
 
 from starlette.convertors import Convertor, register_url_convertor
 
+from officine.mail import MAX_MESSAGE_BYTES
 from officine.services.assessments import MAX_PROOF_BYTES
 from officine.web.security import HEADERS
 
@@ -39,6 +40,7 @@ SNAPSHOT_IMPORT_BYTES = 16 * 1024 * 1024
 ROUTE_BODY_LIMITS: tuple[tuple[re.Pattern[str], int], ...] = (
     (re.compile(r"/pratique/[^/]+/reponse"), MAX_PROOF_BYTES + MULTIPART_MARGIN),
     (re.compile(r"/postes/importer"), SNAPSHOT_IMPORT_BYTES + MULTIPART_MARGIN),
+    (re.compile(r"/courriel/analyser"), MAX_MESSAGE_BYTES + MULTIPART_MARGIN),  # a suspicious e-mail (50 MB and more)
 )
 MAX_DB_ID = 10**18 - 1  # below 2**63: any database integer column holds it
 
