@@ -165,7 +165,7 @@ def test_errors_are_french_pages_without_a_trace(db: Path, monkeypatch: pytest.M
     client = signed_in(db)
     r = client.get("/pratique/NOPE")
     assert r.status_code == 404 and "Page introuvable" in r.text
-    from officine.services.assessments import Pharmacy
+    from officine.services.pharmacy import Pharmacy
 
     def broken(self: Pharmacy, *a: object, **k: object) -> None:
         raise RuntimeError("secret internal detail")

@@ -101,7 +101,7 @@ def collect(
 ) -> None:
     """Observe ce poste et écrit un instantané JSON (à analyser ici ou ailleurs)."""
     from officine import snapshot  # noqa: PLC0415
-    from officine.services.audit import collect_local  # noqa: PLC0415
+    from officine.services.collect import collect_local  # noqa: PLC0415
 
     with _progress(enabled=out_file is not None) as progress:
         snap = collect_local(root, progress)

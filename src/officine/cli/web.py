@@ -86,7 +86,7 @@ def demo(
 ) -> None:
     """Démonstration : un tableau de bord d'exemple (base temporaire), avec l'audit de ce poste."""
     from officine.services import accounts, site  # noqa: PLC0415
-    from officine.services.assessments import Pharmacy  # noqa: PLC0415
+    from officine.services.pharmacy import Pharmacy  # noqa: PLC0415
     from officine.store import Store  # noqa: PLC0415
     from officine.web.app import create_app  # noqa: PLC0415
 

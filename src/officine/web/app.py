@@ -20,7 +20,7 @@ from officine import __version__
 from officine.catalogue.loader import Messages
 from officine.services import accounts
 from officine.services.accounts import SignedIn
-from officine.services.assessments import Pharmacy
+from officine.services.pharmacy import Pharmacy
 from officine.store import Store
 from officine.web.jobs import AuditJobs
 from officine.web.security import HEADERS, SESSION_COOKIE, CsrfRejected, Redirect, security_headers

@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from officine.collectors.registry import registered
 from officine.errors import UserError
 from officine.host.local import current_platform
-from officine.services.assessments import Pharmacy
+from officine.services.pharmacy import Pharmacy
 
 log = logging.getLogger(__name__)
 

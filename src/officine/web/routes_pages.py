@@ -15,8 +15,8 @@ from officine.errors import UserError
 from officine.incident.runbook import CONTACT_LABELS, FIXED_CONTACTS, steps
 from officine.services import site
 from officine.services.accounts import SignedIn
-from officine.services.assessments import CurrentAudit
-from officine.services.bilan import bilan_data, bilan_pdf
+from officine.services.bilan import bilan_pdf
+from officine.services.pharmacy import CurrentAudit
 from officine.web import views
 from officine.web.app import Web, web_of
 from officine.web.security import Redirect, check_csrf
@@ -31,7 +31,7 @@ def _current(web: Web) -> CurrentAudit | None:
 
 
 def _profile_or_setup(web: Web) -> site.Profile:
-    profile = site.load_profile(web.store)
+    profile = web.pharmacy.profile()
     if profile is None:
         raise Redirect("/parametres")
     return profile
@@ -278,40 +278,18 @@ def history(request: Request, avant: int | None = None, apres: int | None = None
 # -- report -------------------------------------------------------------------------------------------
 
 
-def _bilan(web: Web) -> dict[str, Any] | None:
-    current = _current(web)
-    if current is None:
-        return None
-    profile = site.load_profile(web.store)
-    audiences = {
-        m.id: str(m.questions[0].audience)
-        for p in web.pharmacy.knowledge.catalogue.practices
-        for m in p.measures
-        if m.questions
-    }
-    contacts = {r: c.model_dump() for r, c in profile.contacts.items()} if profile else {}
-    return bilan_data(
-        profile.pharmacy.model_dump() if profile else {},
-        current.assessment,
-        current.id,
-        current.created_at,
-        audiences,
-        contacts,
-    )
-
-
 @router.get("/bilan")
 def report(request: Request) -> Response:
     web = web_of(request)
     user = web.require_user(request)
-    return web.page(request, "report.html", user, bilan=_bilan(web))
+    return web.page(request, "report.html", user, bilan=web.pharmacy.bilan())
 
 
 @router.get("/bilan.pdf")
 def report_pdf(request: Request) -> Response:
     web = web_of(request)
     web.require_user(request)
-    data = _bilan(web)
+    data = web.pharmacy.bilan()
     if data is None:
         raise Redirect("/postes")
     pdf = bilan_pdf(data, web.messages, web.ui["states"])
@@ -325,7 +303,7 @@ def report_pdf(request: Request) -> Response:
 def report_json(request: Request) -> Response:
     web = web_of(request)
     web.require_user(request)
-    data = _bilan(web)
+    data = web.pharmacy.bilan()
     if data is None:
         raise Redirect("/postes")
     name = f"bilan-securite-{datetime.now(UTC):%Y-%m-%d}.json"
@@ -343,7 +321,7 @@ def report_json(request: Request) -> Response:
 def settings(request: Request) -> Response:
     web = web_of(request)
     user = web.require_user(request)
-    return _settings_page(web, request, user, site.load_profile(web.store))
+    return _settings_page(web, request, user, web.pharmacy.profile())
 
 
 def _settings_page(
@@ -373,15 +351,13 @@ async def save_settings(request: Request) -> Response:
     user = web.require_user(request)
     form = await _form(request, user)
     values = {k: v for k, v in form.items() if isinstance(v, str)}
-    first_run = site.load_profile(web.store) is None
+    first_run = web.pharmacy.profile() is None
     try:
         profile = site.parse_profile(values)
     except UserError as exc:
         # Show back exactly what was typed: nothing the user entered is lost.
-        return _settings_page(web, request, user, site.load_profile(web.store), error=exc.message, form=values)
-    site.save_profile(web.store, profile, user.username)
-    if web.pharmacy.has_snapshots():
-        web.pharmacy.reassess()  # the declared USB devices change AMO-01
+        return _settings_page(web, request, user, web.pharmacy.profile(), error=exc.message, form=values)
+    web.pharmacy.save_profile(profile, user.username)
     return RedirectResponse("/?ok=profile_saved" if not first_run else "/postes?ok=profile_saved", 303)
 
 
@@ -392,7 +368,7 @@ async def save_settings(request: Request) -> Response:
 def incident(request: Request) -> Response:
     web = web_of(request)
     user = web.require_user(request)
-    profile = site.load_profile(web.store)
+    profile = web.pharmacy.profile()
     return web.page(
         request,
         "incident.html",

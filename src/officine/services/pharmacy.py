@@ -1,0 +1,321 @@
+"""The pharmacy as every surface sees it: one service object over its store, its knowledge
+(catalogue, messages, checks), the answers given on the dashboard and its backup facts.
+
+The command line, the dashboard and the PDF report all judge through it, so they tell one
+story: the newest snapshot of every workstation, the answers and exceptions, the backup
+records, judged by evaluate() and recorded in the history whenever something changed."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from functools import lru_cache
+from pathlib import Path, PurePath
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from officine import snapshot as snapshots_mod
+from officine.answers import Answers
+from officine.errors import UserError
+from officine.evaluate import Assessment
+from officine.facts import Fact
+from officine.services import site
+from officine.services.backup import site_facts as backup_site_facts
+from officine.services.bilan import bilan_data
+from officine.services.collect import collect_local
+from officine.services.knowledge import Knowledge, load_knowledge
+from officine.services.responses import GivenAnswer, Responses, aware
+from officine.snapshot import Snapshot
+from officine.store import Store
+from officine.store.models import AuditRow, HostRow, SnapshotRow
+
+# A verdict can go stale with time alone (backup age, exception expiry, end of OS support).
+REFRESH_AFTER = timedelta(hours=1)
+
+
+@dataclass(frozen=True)
+class CurrentAudit:
+    id: int
+    created_at: datetime
+    assessment: dict[str, Any]
+
+
+@dataclass
+class AuditResult:
+    assessment: Assessment
+    snapshots: list[Snapshot]
+    answers: Answers
+    audit_id: int | None
+
+
+@lru_cache(maxsize=64)
+def _snapshot(store: Store, snapshot_id: str) -> Snapshot:
+    """A stored snapshot with its facts re-derived: tens of milliseconds, and snapshots never change."""
+    with Session(store.engine) as session:
+        row = session.execute(
+            select(SnapshotRow.document, SnapshotRow.packed).where(SnapshotRow.id == snapshot_id)
+        ).one()
+    document = store.snapshot_documents([(snapshot_id, row.document, row.packed)])[snapshot_id]
+    return snapshots_mod.reanalyse(snapshots_mod.parse(document, PurePath("base")))
+
+
+class Pharmacy:
+    """One pharmacy's data in one store. Writes are serialised: one assessment at a time."""
+
+    def __init__(self, store: Store, knowledge: Knowledge | None = None, plan_path: Path | None = None) -> None:
+        self.store = store
+        self.knowledge = knowledge or load_knowledge()
+        self.plan_path = plan_path
+        self.responses = Responses(store, self.knowledge.questions(), set(self.knowledge.measures()))
+        self._write = threading.Lock()
+        self._checked_at: datetime | None = None
+
+    @classmethod
+    def open(cls, store_url: str | None = None, knowledge: Knowledge | None = None) -> Pharmacy:
+        return cls(Store(store_url), knowledge)
+
+    # -- the pharmacy itself --------------------------------------------------------------------
+    def profile(self) -> site.Profile | None:
+        return site.load_profile(self.store)
+
+    def save_profile(self, profile: site.Profile, by: str) -> None:
+        site.save_profile(self.store, profile, by)
+        if self.has_snapshots():
+            self.reassess()  # the declared USB devices change AMO-01
+
+    # -- what people said ----------------------------------------------------------------------
+    def answers(self) -> Answers:
+        return self.responses.answers()
+
+    def given_answers(self) -> dict[str, GivenAnswer]:
+        return self.responses.given()
+
+    def proof(self, proof_id: int) -> tuple[str, str, bytes] | None:
+        return self.responses.proof(proof_id)
+
+    def record_answer(self, question_id: str, value: str, by: str, proof: tuple[str, bytes] | None = None) -> int:
+        now = datetime.now(UTC)
+        self.responses.record_answer(question_id, value, by, proof, now)
+        return self.reassess(now=now)
+
+    def set_exception(self, measure_id: str, justification: str, until: str, by: str, today: date | None = None) -> int:
+        now = datetime.now(UTC)
+        self.responses.set_exception(measure_id, justification, until, by, today or now.date(), now)
+        return self.reassess(now=now)
+
+    def withdraw_exception(self, measure_id: str, by: str) -> int:
+        now = datetime.now(UTC)
+        self.responses.withdraw_exception(measure_id, by, now)
+        return self.reassess(now=now)
+
+    # -- backup facts ---------------------------------------------------------------------------
+    def backup_facts(self, now: datetime) -> dict[str, Fact]:
+        return backup_site_facts(plan_path=self.plan_path, now=now, store=self.store)
+
+    def site_facts(self, answers: Answers, now: datetime) -> dict[str, Fact]:
+        """Facts about the whole pharmacy: its declared USB devices and its backups."""
+        return {**answers.site_facts(), **self.backup_facts(now)}
+
+    # -- judging --------------------------------------------------------------------------------
+    def judge(
+        self, snapshots: list[Snapshot], now: datetime, answers: Answers | None = None
+    ) -> tuple[Assessment, Answers]:
+        """The assessment of these workstations with the answers given here (or those passed)."""
+        answers = answers if answers is not None else self.answers()
+        assessment = self.knowledge.judge(snapshots, answers, self.site_facts(answers, now), now.date())
+        return assessment, answers
+
+    def audit(
+        self, snapshots: list[Snapshot], answers: Answers | None = None, now: datetime | None = None
+    ) -> AuditResult:
+        """Judge exactly these workstations and record the result (the command line's audit)."""
+        assessment, used = self.judge(snapshots, now or datetime.now(UTC), answers)
+        audit_id = self.store.record_audit([s.to_json() for s in snapshots], assessment.to_json(), answers_json(used))
+        return AuditResult(assessment, snapshots, used, audit_id)
+
+    def reassess(self, extra: list[Snapshot] | None = None, now: datetime | None = None, force: bool = False) -> int:
+        """Judge the latest snapshot of every workstation (plus new ones) and record the result
+        when it differs from the latest audit (or new snapshots came in). Returns the audit id."""
+        now = now or datetime.now(UTC)
+        with self._write:
+            snaps = _merge(self.latest_snapshots(), extra or [])
+            assessment, answers = self.judge(snaps, now)
+            document = assessment.to_json()
+            latest = self.latest_audit()
+            if latest is not None and not extra and not force and _same(latest.assessment, document):
+                return latest.id
+            return self.store.record_audit([s.to_json() for s in snaps], document, answers_json(answers))
+
+    def import_snapshot(self, raw: bytes, filename: str) -> tuple[int, Snapshot]:
+        """A file brought from another workstation: checked (format, seal), re-derived, recorded."""
+        name = PurePath(filename or "instantané").name
+        if len(raw) > snapshots_mod.MAX_SNAPSHOT_BYTES:
+            raise UserError(f"Le fichier {name} est trop gros pour être un instantané. Rien n'a été importé.")
+        snap = snapshots_mod.reanalyse(snapshots_mod.loads(raw, PurePath(name)))
+        return self.reassess(extra=[snap]), snap
+
+    def audit_this_machine(self, progress: Callable[[str], None] | None = None) -> tuple[int, Snapshot]:
+        snap = collect_local(None, progress)
+        return self.reassess(extra=[snap]), snap
+
+    # -- the current assessment -----------------------------------------------------------------
+    def latest_audit(self) -> CurrentAudit | None:
+        with Session(self.store.engine) as session:
+            row = session.execute(
+                select(AuditRow.id, AuditRow.created_at, AuditRow.assessment)
+                .order_by(AuditRow.created_at.desc(), AuditRow.id.desc())
+                .limit(1)
+            ).first()
+            return None if row is None else CurrentAudit(row.id, aware(row.created_at), dict(row.assessment))
+
+    def current(self, now: datetime | None = None) -> CurrentAudit | None:
+        """The latest assessment, re-judged first when time alone may have changed a verdict."""
+        now = now or datetime.now(UTC)
+        latest = self.latest_audit()
+        if latest is None:
+            return None
+        fresh = (
+            latest.created_at > now - REFRESH_AFTER and latest.assessment.get("evaluated_on") == now.date().isoformat()
+        )
+        checked = self._checked_at is not None and self._checked_at > now - REFRESH_AFTER
+        newest = self._latest_snapshot_ids()
+        if (fresh or checked or not newest) and _covers(latest, newest):
+            return latest
+        self.reassess(now=now)
+        self._checked_at = now
+        return self.latest_audit()
+
+    def _latest_snapshot_ids(self) -> list[str]:
+        with Session(self.store.engine) as session:
+            return list(session.scalars(_newest_per_host(SnapshotRow.id)))
+
+    def has_snapshots(self) -> bool:
+        with Session(self.store.engine) as session:
+            return bool(session.scalar(select(func.count()).select_from(SnapshotRow)))
+
+    def latest_snapshots(self) -> list[Snapshot]:
+        """The newest snapshot of each workstation, facts re-derived from its observations."""
+        snaps: dict[str, Snapshot] = {}
+        for sid in self._latest_snapshot_ids():
+            snap = _snapshot(self.store, sid)
+            snaps.setdefault(_host_key(snap), snap)
+        return list(snaps.values())
+
+    # -- workstations and history ---------------------------------------------------------------
+    def hosts(self) -> list[dict[str, Any]]:
+        with Session(self.store.engine) as session:
+            counts = dict(
+                session.execute(select(SnapshotRow.host_id, func.count()).group_by(SnapshotRow.host_id)).all()
+            )
+            return [
+                {
+                    "id": h.id,
+                    "hostname": h.hostname,
+                    "platform": h.platform,
+                    "first_seen": aware(h.first_seen),
+                    "last_seen": aware(h.last_seen),
+                    "snapshots": counts.get(h.id, 0),
+                }
+                for h in session.scalars(select(HostRow).order_by(HostRow.last_seen.desc()))
+            ]
+
+    def score_series(self, since: datetime | None = None) -> list[tuple[datetime, int]]:
+        """One point per day (the day's last scored audit), for the chart. Grouped by the
+        database: a year of hourly audits is 8,760 rows, a year of points is 365."""
+        with Session(self.store.engine) as session:
+            last_of_day = select(func.max(AuditRow.id)).where(AuditRow.score.is_not(None))
+            if since is not None:
+                last_of_day = last_of_day.where(AuditRow.created_at >= since)
+            last_of_day = last_of_day.group_by(func.date(AuditRow.created_at))
+            rows = session.execute(
+                select(AuditRow.created_at, AuditRow.score)
+                .where(AuditRow.id.in_(last_of_day))
+                .order_by(AuditRow.created_at)
+            ).all()
+        return [(aware(at), int(score)) for at, score in rows if score is not None]
+
+    def recent_audits(self, limit: int = 30) -> list[tuple[int, datetime, int | None]]:
+        with Session(self.store.engine) as session:
+            rows = session.execute(
+                select(AuditRow.id, AuditRow.created_at, AuditRow.score)
+                .order_by(AuditRow.created_at.desc(), AuditRow.id.desc())
+                .limit(limit)
+            ).all()
+        return [(int(i), aware(at), s) for i, at, s in rows]
+
+    def audit_document(self, audit_id: int) -> dict[str, Any] | None:
+        return self.store.audit(audit_id)
+
+    # -- the report -----------------------------------------------------------------------------
+    def bilan(self) -> dict[str, Any] | None:
+        """The report of the current assessment (web page, JSON and PDF alike)."""
+        current = self.current()
+        if current is None:
+            return None
+        profile = self.profile()
+        audiences = {m.id: str(m.questions[0].audience) for m in self.knowledge.measures().values() if m.questions}
+        contacts = {r: c.model_dump() for r, c in profile.contacts.items()} if profile else {}
+        return bilan_data(
+            profile.pharmacy.model_dump() if profile else {},
+            current.assessment,
+            current.id,
+            current.created_at,
+            audiences,
+            contacts,
+        )
+
+
+def answers_json(answers: Answers) -> dict[str, Any]:
+    return {
+        "answered_by": answers.answered_by,
+        "answered_at": answers.answered_at.isoformat() if answers.answered_at else None,
+        "answers": answers.values,
+        "exceptions": [e.model_dump(mode="json") for e in answers.exceptions.values()],
+        "approved_usb_devices": answers.approved_usb_devices,
+    }
+
+
+def _covers(audit: CurrentAudit, newest: list[str]) -> bool:
+    """Whether an audit judged the newest snapshot of every workstation (a command-line audit
+    of one machine does not: the dashboard then re-judges the whole pharmacy)."""
+    judged = {h.get("snapshot_id") for h in audit.assessment.get("hosts", [])}
+    return judged >= set(newest)
+
+
+def _newest_per_host(*columns: Any) -> Any:
+    """The newest snapshot of each workstation: hosts.last_seen is its collection time, so this
+    is one index lookup per workstation however long the history."""
+    return (
+        select(*columns)
+        .join(HostRow, (SnapshotRow.host_id == HostRow.id) & (SnapshotRow.collected_at == HostRow.last_seen))
+        .order_by(HostRow.id)
+    )
+
+
+def _merge(latest: list[Snapshot], extra: list[Snapshot]) -> list[Snapshot]:
+    by_host = {_host_key(s): s for s in latest}
+    for snap in extra:
+        current = by_host.get(_host_key(snap))
+        if current is None or snap.collected_at >= current.collected_at:
+            by_host[_host_key(snap)] = snap
+    return list(by_host.values())
+
+
+def _host_key(snap: Snapshot) -> str:
+    return str(snap.host.get("machine_id_sha256") or f"name:{snap.hostname}")
+
+
+def _same(old: dict[str, Any], new: dict[str, Any]) -> bool:
+    """Same verdicts, same evidence, same exceptions: nothing worth a new line in the history."""
+
+    def key(doc: dict[str, Any]) -> Any:
+        return (
+            doc.get("score"),
+            [(m["id"], m["verdict"], m["evidence"], m["exception"]) for m in doc.get("measures", [])],
+        )
+
+    return bool(key(old) == key(new))
