@@ -108,7 +108,7 @@ def test_two_destinations_back_up_then_the_drill_passes(site: Site) -> None:
     verdicts = site.verdicts()
     assert verdicts["SAV-01"] == "pass" and verdicts["SAV-03"] == "pass"
     assert verdicts["SAV-05"] == "pass"  # original + two disks, one at home
-    assert "51 fichier(s)" in site.evidence("SAV-03")
+    assert "(51 fichiers, " in site.evidence("SAV-03")
 
 
 def test_sampled_drill_checks_a_sample(site: Site) -> None:

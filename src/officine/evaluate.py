@@ -10,6 +10,7 @@ from officine.answers import AcceptedException, Answers
 from officine.catalogue.loader import Messages
 from officine.catalogue.model import Catalogue, Measure, Severity, Verdict
 from officine.checks.base import COMBINED_RANK, CheckContext, CheckSpec, FactUnavailable, Outcome
+from officine.dates import day
 from officine.facts import Fact, FactStatus
 from officine.reference import Reference
 from officine.snapshot import Snapshot
@@ -18,6 +19,14 @@ SEVERITY_WEIGHT = {Severity.critical: 4, Severity.high: 3, Severity.medium: 2, S
 CREDIT = {Verdict.passed: 1.0, Verdict.warn: 0.5}  # unknown and needs_answer earn nothing
 PRIORITY_COUNT = 5
 PRIORITY_VERDICT = {Verdict.fail: 0, Verdict.unknown: 1, Verdict.needs_answer: 2, Verdict.warn: 3}
+# Something to fix (or to verify); an unanswered question is asked apart, not listed as an action.
+ACTION_VERDICTS = (Verdict.fail, Verdict.unknown, Verdict.warn)
+
+
+def priority_key(severity: str, verdict: str, position: int) -> tuple[int, int, int]:
+    """The one order of urgency, for every list a person reads (home, terminal, report, PDF):
+    the most severe measure first, then fail, unknown, needs_answer, warn, then catalogue order."""
+    return (-SEVERITY_WEIGHT[Severity(severity)], PRIORITY_VERDICT.get(Verdict(verdict), 9), position)
 
 
 @dataclass
@@ -197,10 +206,10 @@ def _answer_evidence(measure: Measure, answers: Answers) -> list[Evidence]:
         origin = answers.origins.get(q.id)
         if origin is not None:
             who = origin.by
-            when = f", le {origin.at.date().isoformat()}" + (f", preuve « {origin.proof} »" if origin.proof else "")
+            when = f", le {day(origin.at)}" + (f", preuve « {origin.proof} »" if origin.proof else "")
         else:
             who = answers.answered_by or q.audience
-            when = f", le {answers.answered_at.isoformat()}" if answers.answered_at else ""
+            when = f", le {day(answers.answered_at)}" if answers.answered_at else ""
         evidence.append(
             Evidence(
                 "answer",
@@ -305,10 +314,8 @@ def evaluate(
         practices.append(PracticeResult(practice.id, practice.title, _score(practice_results), counts))
         results += practice_results
     order = {m.id: i for i, m in enumerate(m for p in catalogue.practices for m in p.measures)}
-    candidates = [r for r in results if r.verdict in PRIORITY_VERDICT and not r.excepted]
-    candidates.sort(
-        key=lambda r: (-SEVERITY_WEIGHT[r.measure.severity], PRIORITY_VERDICT[r.verdict], order[r.measure.id])
-    )
+    candidates = [r for r in results if r.verdict in ACTION_VERDICTS and not r.excepted]
+    candidates.sort(key=lambda r: priority_key(r.measure.severity.value, r.verdict.value, order[r.measure.id]))
     hosts = [
         {
             "hostname": s.hostname,

@@ -7,6 +7,7 @@ from typing import Any
 
 from officine.catalogue.model import Verdict
 from officine.checks.base import CheckContext, Outcome, check, fail, passed, unknown, warn
+from officine.dates import moment
 from officine.facts import FactStatus
 
 RECENT_COPY = timedelta(days=8)  # a copy older than this no longer counts in 3-2-1
@@ -19,8 +20,10 @@ def _state(ctx: CheckContext) -> dict[str, Any] | None:
 
 
 def _no_plan(ctx: CheckContext) -> Outcome:
+    """Without a plan nothing can be observed: the answer decides, and the finding says that
+    backups cannot be verified (something to set up), never that they do not concern the site."""
     decided = ctx.answer_or_needs()
-    return Outcome(decided.verdict, "no_plan", decided.values, observed=Verdict.not_applicable)
+    return Outcome(decided.verdict, "no_plan", decided.values, observed=Verdict.unknown)
 
 
 def _latest(state: dict[str, Any], key: str) -> tuple[dict[str, Any], datetime] | None:
@@ -44,13 +47,13 @@ def _age(delta: timedelta) -> str:
 
 
 def _when(value: datetime) -> str:
-    return f"{value:%d/%m/%Y %H:%M}"
+    return moment(value)  # Paris time, as people read it
 
 
 def _size(n: int) -> str:
     for unit in ("octets", "Ko", "Mo", "Go"):
         if n < 1024 or unit == "Go":
-            return f"{n:.0f} {unit}" if unit == "octets" else f"{n:.1f} {unit}"
+            return f"{n:.0f} {unit}" if unit == "octets" else f"{n:.1f} {unit}".replace(".", ",")
         n /= 1024  # type: ignore[assignment]
     return str(n)
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
@@ -9,7 +11,10 @@ from rich.text import Text
 
 from officine.catalogue.loader import Messages
 from officine.catalogue.model import Verdict
+from officine.dates import day, moment
 from officine.evaluate import Assessment, MeasureResult
+from officine.services import story
+from officine.services.bilan import shown_score
 
 STYLE = {
     Verdict.passed: "green",
@@ -19,6 +24,8 @@ STYLE = {
     Verdict.needs_answer: "cyan",
     Verdict.not_applicable: "dim",
 }
+EXCEPTED = "⊘"
+PRIORITY_SHOWN = 5  # as on the dashboard's home page
 SYMBOL = {
     Verdict.passed: "✔",
     Verdict.warn: "!",
@@ -49,18 +56,31 @@ def _needing_root(assessment: Assessment, host: dict[str, object]) -> str:
     return ", ".join(titles) or ", ".join(sorted(denied))
 
 
+def _code(text: str) -> str:
+    """A catalogue text for the terminal: escaped, `commands` in bold."""
+    return re.sub(r"`([^`]+)`", r"[bold]\1[/bold]", escape(" ".join(text.split())))
+
+
+def _hosts(assessment: Assessment) -> str:
+    names = [f"{h['hostname']} ({moment(h['collected_at'])})" for h in assessment.hosts]
+    shown, more = story.shorten(names)
+    return ", ".join(shown) + (f" … et {more} autres" if more else "")
+
+
 def render(assessment: Assessment, messages: Messages, console: Console, verbose: bool = True) -> None:
-    hosts = ", ".join(f"{h['hostname']} ({h['collected_at'][:16].replace('T', ' ')})" for h in assessment.hosts)
+    doc = assessment.to_json()
+    n = len(assessment.hosts)
     console.rule("[bold]Bilan de cybersécurité de l'officine")
-    console.print(f"Poste(s) audité(s) : {escape(hosts) or 'aucun'}")
+    console.print(f"{'Poste audité' if n <= 1 else f'{n} postes audités'} : {escape(_hosts(assessment)) or 'aucun'}")
     for h in assessment.hosts:
         if h.get("needs_privileges"):
             console.print(
                 f"[yellow]Audit de {escape(h['hostname'])} lancé sans droits administrateur :[/yellow] "
                 f"relancez avec sudo pour vérifier aussi : {escape(_needing_root(assessment, h))}."
             )
+    covers = "ce poste" if n == 1 else f"ces {n} postes"
     console.print(
-        f"Note globale : [bold]{_score(assessment.score)}[/bold]  "
+        f"Note globale : [bold]{_score(assessment.score)}[/bold] pour {covers}  "
         "(les points non vérifiables ou sans réponse ne comptent pas comme acquis)"
     )
     table = Table(show_header=True, header_style="bold", expand=False)
@@ -69,15 +89,44 @@ def render(assessment: Assessment, messages: Messages, console: Console, verbose
     order = (Verdict.passed, Verdict.warn, Verdict.fail, Verdict.unknown, Verdict.needs_answer)
     for verdict in order:
         table.add_column(SYMBOL[verdict], justify="right", style=STYLE[verdict], no_wrap=True)
-    for p in assessment.practices:
-        table.add_row(escape(p.title), _score(p.score), *[str(p.counts.get(v.value, 0) or "") for v in order])
+    table.add_column(EXCEPTED, justify="right", style="blue", no_wrap=True)
+    counts = story.practice_counts(doc)
+    shown_scores = {
+        pr["id"]: shown_score(pr["score"], [m for m in doc["measures"] if m["practice"] == pr["id"]])
+        for pr in doc["practices"]
+    }
+    for pr in doc["practices"]:
+        c = counts[pr["id"]]
+        # The same score as the dashboard: "—" while every measure of the practice awaits an answer.
+        table.add_row(
+            escape(pr["title"]),
+            _score(shown_scores[pr["id"]]),
+            *[str(c.by_verdict.get(v.value, 0) or "") for v in order],
+            str(c.excepted or ""),
+        )
     console.print(table)
-    console.print("  ".join(f"{SYMBOL[v]} {messages.verdicts.get(v.value, v.value)}" for v in order), style="dim")
+    legend = [f"{SYMBOL[v]} {messages.verdicts.get(v.value, v.value)}" for v in order]
+    console.print("  ".join([*legend, f"{EXCEPTED} exception acceptée"]), style="dim")
 
-    if assessment.priorities:
+    sections = story.sections(doc)
+    if sections.actions:
         console.print("\n[bold]À faire en priorité[/bold]")
-        for i, r in enumerate(assessment.priorities, 1):
-            console.print(f" {i}. {escape(r.measure.action)} [dim]({r.measure.id})[/dim]")
+        for i, m in enumerate(sections.actions[:PRIORITY_SHOWN], 1):
+            label = messages.verdicts.get(m["verdict"], m["verdict"])
+            console.print(f" {i}. {escape(m['action'])} [dim]({m['id']}, {label})[/dim]")
+        if len(sections.actions) > PRIORITY_SHOWN:
+            more = len(sections.actions) - PRIORITY_SHOWN
+            console.print(
+                f"    … et {more} autre{'s' if more > 1 else ''}{' ci-dessous' if verbose else ''}.", style="dim"
+            )
+    if sections.questions:
+        asked = len(sections.questions)
+        console.print(
+            f"\n[bold]Questions à répondre ({asked})[/bold] : tableau de bord ou fichier de réponses (--answers)."
+        )
+        titles = [m["title"] for m in sections.questions]
+        shown, more = story.shorten(titles)
+        console.print("  " + escape(" · ".join(shown)) + (f" … et {more} autres" if more else ""), style="dim")
 
     if not verbose:
         return
@@ -86,7 +135,7 @@ def render(assessment: Assessment, messages: Messages, console: Console, verbose
         by_practice.setdefault(r.practice_id, []).append(r)
     for p in assessment.practices:
         console.print()
-        console.rule(f"[bold]{escape(p.title)}[/bold] — {_score(p.score)}", align="left")
+        console.rule(f"[bold]{escape(p.title)}[/bold] — {_score(shown_scores[p.id])}", align="left")
         for r in by_practice.get(p.id, []):
             line = Text.assemble(_label(messages, r.verdict), "  ", (r.measure.id, "bold"), " ", r.measure.title)
             if r.exception is not None:
@@ -99,10 +148,10 @@ def render(assessment: Assessment, messages: Messages, console: Console, verbose
                 where = f"{e.host} : " if e.host and len(assessment.hosts) > 1 else ""
                 console.print(f"     [dim]constat[/dim] {escape(where + e.text)}")
             if r.exception is not None:
-                until = f", jusqu'au {r.exception.until.isoformat()}" if r.exception.until else ""
+                until = f", jusqu'au {day(r.exception.until)}" if r.exception.until else ""
                 console.print(
                     f"     [blue]exception[/blue] {escape(r.exception.justification)} "
-                    f"({escape(r.exception.by)}, le {r.exception.date.isoformat()}{until})"
+                    f"({escape(r.exception.by)}, le {day(r.exception.date)}{until})"
                 )
             if r.verdict is Verdict.needs_answer:
                 for q in r.measure.questions:
@@ -111,4 +160,4 @@ def render(assessment: Assessment, messages: Messages, console: Console, verbose
                         f"     [cyan]question[/cyan] {escape(' '.join(q.text.split()))} [dim]({q.id} : {choices})[/dim]"
                     )
             if r.verdict in (Verdict.fail, Verdict.warn, Verdict.unknown):
-                console.print(f"     [bold]à faire[/bold] {escape(' '.join(r.remediation.split()))}")
+                console.print(f"     [bold]à faire[/bold] {_code(r.remediation)}")

@@ -8,10 +8,9 @@ from pathlib import Path
 
 from officine import snapshot as snapshots_mod
 from officine.answers import Answers, load_answers
-from officine.services.backup import site_facts
 from officine.services.collect import collect_local
 from officine.services.knowledge import Knowledge, load_knowledge, validate_consistency
-from officine.services.pharmacy import AuditResult, Pharmacy
+from officine.services.pharmacy import AuditResult, Pharmacy, site_facts
 
 __all__ = ["AuditResult", "Knowledge", "load_knowledge", "run_audit", "validate_consistency"]
 
@@ -38,5 +37,5 @@ def run_audit(
         # The answers given on the dashboard count unless a file gives them.
         return Pharmacy.open(store_url, knowledge).audit(snaps, from_file, now)
     answers = from_file or Answers()
-    facts = {**answers.site_facts(), **site_facts(store_url, now=now)}  # opens the store only with a plan
+    facts = site_facts(answers, now, store_url=store_url)
     return AuditResult(knowledge.judge(snaps, answers, facts, now.date()), snaps, answers, None)

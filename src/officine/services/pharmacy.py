@@ -20,17 +20,27 @@ from sqlalchemy.orm import Session
 
 from officine import snapshot as snapshots_mod
 from officine.answers import Answers
+from officine.backup import guardian
+from officine.backup.guardian import DrillOutcome
+from officine.backup.plan import default_plan_path, load_plan
+from officine.backup.records import BackupRecords, RunRecord
+from officine.backup.restic import Restic
 from officine.errors import UserError
 from officine.evaluate import Assessment
 from officine.facts import Fact
-from officine.services import site
+from officine.services import history, incidents, site, story
+from officine.services import workstations as workstations_mod
+from officine.services.backup import Guardian
 from officine.services.backup import site_facts as backup_site_facts
+from officine.services.backup_overview import BackupOverview
+from officine.services.backup_overview import overview as backup_overview
 from officine.services.bilan import bilan_data
 from officine.services.collect import collect_local
 from officine.services.knowledge import Knowledge, load_knowledge
 from officine.services.responses import GivenAnswer, Responses, aware
 from officine.snapshot import Snapshot
 from officine.store import Store
+from officine.store.db import host_key
 from officine.store.models import AuditRow, HostRow, SnapshotRow
 
 # A verdict can go stale with time alone (backup age, exception expiry, end of OS support).
@@ -116,9 +126,46 @@ class Pharmacy:
     def backup_facts(self, now: datetime) -> dict[str, Fact]:
         return backup_site_facts(plan_path=self.plan_path, now=now, store=self.store)
 
+    def plan_file(self) -> Path:
+        return self.plan_path or default_plan_path()
+
+    def backup_overview(self, now: datetime | None = None) -> BackupOverview:
+        """The plan, each destination's last run and drill with its proof, the SAV verdicts."""
+        now = now or datetime.now(UTC)
+        plan, error = None, None
+        if self.plan_file().exists():
+            try:
+                plan = load_plan(self.plan_file())
+            except UserError as exc:
+                error = exc.message
+        profile = self.profile()
+        folders = [f.model_dump() for f in profile.folders] if profile else []
+        current = self.current(now)
+        facts = self.backup_facts(now) if plan is not None else {}
+        records = BackupRecords(self.store) if plan is not None else None
+        return backup_overview(plan, error, facts, records, current.assessment if current else None, folders)
+
+    def _guardian(self) -> Guardian:
+        return Guardian(load_plan(self.plan_file()), self.plan_file(), BackupRecords(self.store), Restic.find())
+
+    def run_backups(self, progress: Callable[[str], None] | None = None) -> list[RunRecord]:
+        """Back up now to every destination present, then re-judge (SAV verdicts change)."""
+        g = self._guardian()
+        runs = guardian.run_plan(g.plan, g.restic, g.records, progress=progress)
+        self.reassess()
+        return runs
+
+    def drill_backups(self, progress: Callable[[str], None] | None = None) -> list[DrillOutcome]:
+        """Check every destination and restore a sample compared with the originals, then re-judge."""
+        g = self._guardian()
+        outcomes = [
+            guardian.drill_destination(g.plan, d, g.restic, g.records, progress=progress) for d in g.plan.destinations
+        ]
+        self.reassess()
+        return outcomes
+
     def site_facts(self, answers: Answers, now: datetime) -> dict[str, Fact]:
-        """Facts about the whole pharmacy: its declared USB devices and its backups."""
-        return {**answers.site_facts(), **self.backup_facts(now)}
+        return site_facts(answers, now, store=self.store, plan_path=self.plan_path)
 
     # -- judging --------------------------------------------------------------------------------
     def judge(
@@ -134,7 +181,9 @@ class Pharmacy:
     ) -> AuditResult:
         """Judge exactly these workstations and record the result (the command line's audit)."""
         assessment, used = self.judge(snapshots, now or datetime.now(UTC), answers)
-        audit_id = self.store.record_audit([s.to_json() for s in snapshots], assessment.to_json(), answers_json(used))
+        audit_id = self.store.record_audit(
+            [s.to_json() for s in snapshots], assessment.to_json(), answers_json(used), kind="selection"
+        )
         return AuditResult(assessment, snapshots, used, audit_id)
 
     def reassess(self, extra: list[Snapshot] | None = None, now: datetime | None = None, force: bool = False) -> int:
@@ -148,7 +197,9 @@ class Pharmacy:
             latest = self.latest_audit()
             if latest is not None and not extra and not force and _same(latest.assessment, document):
                 return latest.id
-            return self.store.record_audit([s.to_json() for s in snaps], document, answers_json(answers))
+            return self.store.record_audit(
+                [s.to_json() for s in snaps], document, answers_json(answers), kind="pharmacy"
+            )
 
     def import_snapshot(self, raw: bytes, filename: str) -> tuple[int, Snapshot]:
         """A file brought from another workstation: checked (format, seal), re-derived, recorded."""
@@ -205,47 +256,77 @@ class Pharmacy:
             snaps.setdefault(_host_key(snap), snap)
         return list(snaps.values())
 
-    # -- workstations and history ---------------------------------------------------------------
-    def hosts(self) -> list[dict[str, Any]]:
+    # -- workstations -----------------------------------------------------------------------------
+    def workstations(self) -> list[workstations_mod.Workstation]:
+        return workstations_mod.workstations(self.store)
+
+    def workstation(self, host_id: int) -> workstations_mod.Workstation | None:
+        return workstations_mod.workstation(self.store, host_id)
+
+    def newest_snapshot_ids(self) -> dict[int, str]:
+        """The newest snapshot of every workstation, retired ones included, by workstation id."""
         with Session(self.store.engine) as session:
-            counts = dict(
-                session.execute(select(SnapshotRow.host_id, func.count()).group_by(SnapshotRow.host_id)).all()
+            rows = session.execute(_newest_per_host(HostRow.id, SnapshotRow.id, in_service=False)).all()
+        return {int(host_id): str(snapshot_id) for host_id, snapshot_id in rows}
+
+    def stored_snapshot(self, snapshot_id: str) -> Snapshot:
+        return _snapshot(self.store, snapshot_id)
+
+    def workstation_view(self, host_id: int) -> workstations_mod.WorkstationView | None:
+        w = self.workstation(host_id)
+        if w is None:
+            return None
+        snapshot_id = self.newest_snapshot_ids().get(host_id)
+        current = self.current()
+        in_current = bool(current and any(h["snapshot_id"] == snapshot_id for h in current.assessment["hosts"]))
+        document = None
+        if snapshot_id is not None:
+            # A retired workstation: as the last audit that judged it saw it.
+            document = (
+                current.assessment if current and in_current else workstations_mod.judged_in(self.store, snapshot_id)
             )
-            return [
-                {
-                    "id": h.id,
-                    "hostname": h.hostname,
-                    "platform": h.platform,
-                    "first_seen": aware(h.first_seen),
-                    "last_seen": aware(h.last_seen),
-                    "snapshots": counts.get(h.id, 0),
-                }
-                for h in session.scalars(select(HostRow).order_by(HostRow.last_seen.desc()))
-            ]
+        entry = next((h for h in (document or {}).get("hosts", []) if h["snapshot_id"] == snapshot_id), None)
+        return workstations_mod.WorkstationView(
+            w,
+            snapshot_id,
+            entry,
+            self.stored_snapshot(snapshot_id).collector if snapshot_id else {},
+            in_current,
+            story.host_measures(document, snapshot_id) if document and snapshot_id else [],
+            workstations_mod.past_collections(self.store, host_id),
+        )
 
-    def score_series(self, since: datetime | None = None) -> list[tuple[datetime, int]]:
-        """One point per day (the day's last scored audit), for the chart. Grouped by the
-        database: a year of hourly audits is 8,760 rows, a year of points is 365."""
-        with Session(self.store.engine) as session:
-            last_of_day = select(func.max(AuditRow.id)).where(AuditRow.score.is_not(None))
-            if since is not None:
-                last_of_day = last_of_day.where(AuditRow.created_at >= since)
-            last_of_day = last_of_day.group_by(func.date(AuditRow.created_at))
-            rows = session.execute(
-                select(AuditRow.created_at, AuditRow.score)
-                .where(AuditRow.id.in_(last_of_day))
-                .order_by(AuditRow.created_at)
-            ).all()
-        return [(aware(at), int(score)) for at, score in rows if score is not None]
+    def retire(self, host_id: int, by: str, reason: str = "") -> str:
+        """Out of the current score, kept in the history; the pharmacy is re-judged without it."""
+        name = workstations_mod.retire(self.store, host_id, by, reason, datetime.now(UTC))
+        if self._latest_snapshot_ids():
+            self.reassess()
+        return name
 
-    def recent_audits(self, limit: int = 30) -> list[tuple[int, datetime, int | None]]:
-        with Session(self.store.engine) as session:
-            rows = session.execute(
-                select(AuditRow.id, AuditRow.created_at, AuditRow.score)
-                .order_by(AuditRow.created_at.desc(), AuditRow.id.desc())
-                .limit(limit)
-            ).all()
-        return [(int(i), aware(at), s) for i, at, s in rows]
+    def reinstate(self, host_id: int) -> str:
+        name = workstations_mod.reinstate(self.store, host_id)
+        self.reassess()
+        return name
+
+    # -- history --------------------------------------------------------------------------------
+    def recent_audits(self, limit: int = 30) -> list[history.AuditLine]:
+        return history.recent(self.store, limit)
+
+    def score_series(self, since: datetime | None = None) -> list[tuple[datetime, int, int]]:
+        return history.score_series(self.store, since)
+
+    def trend(self, current: CurrentAudit) -> history.Trend:
+        names = [str(h.get("hostname")) for h in current.assessment.get("hosts", [])]
+        return history.trend(self.store, current.id, names)
+
+    def audit_line(self, audit_id: int) -> history.AuditLine | None:
+        return history.audit_line(self.store, audit_id)
+
+    def same_scope_before(self, audit: history.AuditLine) -> history.AuditLine | None:
+        return history.earlier(self.store, audit, same_scope=True)
+
+    def audit_hostnames(self, audit_ids: list[int]) -> dict[int, list[str]]:
+        return self.store.audit_hostnames(audit_ids)
 
     def audit_document(self, audit_id: int) -> dict[str, Any] | None:
         return self.store.audit(audit_id)
@@ -257,7 +338,9 @@ class Pharmacy:
         if current is None:
             return None
         profile = self.profile()
-        audiences = {m.id: str(m.questions[0].audience) for m in self.knowledge.measures().values() if m.questions}
+        measures = self.knowledge.measures().values()
+        audiences = {m.id: str(m.questions[0].audience) for m in measures if m.questions}
+        questions = {m.id: [" ".join(q.text.split()) for q in m.questions] for m in measures if m.questions}
         contacts = {r: c.model_dump() for r, c in profile.contacts.items()} if profile else {}
         return bilan_data(
             profile.pharmacy.model_dump() if profile else {},
@@ -266,7 +349,25 @@ class Pharmacy:
             current.created_at,
             audiences,
             contacts,
+            questions,
         )
+
+
+def site_facts(
+    answers: Answers,
+    now: datetime,
+    *,
+    store: Store | None = None,
+    store_url: str | None = None,
+    plan_path: Path | None = None,
+) -> dict[str, Fact]:
+    """Facts about the whole pharmacy rather than one workstation: its declared USB devices, its
+    backups (the store is opened only when a plan exists) and its incident journal."""
+    return {
+        **answers.site_facts(),
+        **backup_site_facts(store_url, plan_path, now, store),
+        **incidents.journal_fact(),
+    }
 
 
 def answers_json(answers: Answers) -> dict[str, Any]:
@@ -280,20 +381,22 @@ def answers_json(answers: Answers) -> dict[str, Any]:
 
 
 def _covers(audit: CurrentAudit, newest: list[str]) -> bool:
-    """Whether an audit judged the newest snapshot of every workstation (a command-line audit
-    of one machine does not: the dashboard then re-judges the whole pharmacy)."""
+    """Whether an audit judged exactly the newest snapshot of every workstation in service (a
+    command-line audit of one machine does not, nor one that still counts a retired workstation:
+    the dashboard then re-judges the whole pharmacy)."""
     judged = {h.get("snapshot_id") for h in audit.assessment.get("hosts", [])}
-    return judged >= set(newest)
+    return judged == set(newest)
 
 
-def _newest_per_host(*columns: Any) -> Any:
-    """The newest snapshot of each workstation: hosts.last_seen is its collection time, so this
-    is one index lookup per workstation however long the history."""
-    return (
-        select(*columns)
-        .join(HostRow, (SnapshotRow.host_id == HostRow.id) & (SnapshotRow.collected_at == HostRow.last_seen))
-        .order_by(HostRow.id)
+def _newest_per_host(*columns: Any, in_service: bool = True) -> Any:
+    """The newest snapshot of each workstation (in service only, unless told): hosts.last_seen
+    is its collection time, so this is one index lookup per workstation however long the history."""
+    query = select(*columns).join(
+        HostRow, (SnapshotRow.host_id == HostRow.id) & (SnapshotRow.collected_at == HostRow.last_seen)
     )
+    if in_service:
+        query = query.where(HostRow.retired_at.is_(None))
+    return query.order_by(HostRow.id)
 
 
 def _merge(latest: list[Snapshot], extra: list[Snapshot]) -> list[Snapshot]:
@@ -306,7 +409,7 @@ def _merge(latest: list[Snapshot], extra: list[Snapshot]) -> list[Snapshot]:
 
 
 def _host_key(snap: Snapshot) -> str:
-    return str(snap.host.get("machine_id_sha256") or f"name:{snap.hostname}")
+    return host_key({"host": {"hostname": snap.hostname, **snap.host}})
 
 
 def _same(old: dict[str, Any], new: dict[str, Any]) -> bool:
@@ -315,6 +418,7 @@ def _same(old: dict[str, Any], new: dict[str, Any]) -> bool:
     def key(doc: dict[str, Any]) -> Any:
         return (
             doc.get("score"),
+            sorted(str(h.get("snapshot_id")) for h in doc.get("hosts", [])),
             [(m["id"], m["verdict"], m["evidence"], m["exception"]) for m in doc.get("measures", [])],
         )
 

@@ -41,6 +41,10 @@ class HostRow(Base):
     machine_key: Mapped[str] = mapped_column(String(128), unique=True)
     first_seen: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     last_seen: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    # A workstation replaced or imported by mistake: kept in the history, out of the current score.
+    retired_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    retired_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    retired_reason: Mapped[str | None] = mapped_column(String(200), nullable=True)
 
 
 class SnapshotRow(Base):
@@ -72,6 +76,13 @@ class AuditRow(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
     score: Mapped[int | None] = mapped_column(Integer, nullable=True)
     catalogue_version: Mapped[str] = mapped_column(String(32))
+    # Which workstations the score covers (a hash of their keys) and how many: a trend compares
+    # audits of the same scope only.
+    scope: Mapped[str | None] = mapped_column(String(32), nullable=True, index=True)
+    host_count: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    # "pharmacy": every workstation in service, as the dashboard judges; "selection": the machines
+    # given to `officine audit`. None: recorded before 0008.
+    kind: Mapped[str | None] = mapped_column(String(16), nullable=True)
     assessment: Mapped[dict[str, Any]] = mapped_column(JSON)
     answers: Mapped[dict[str, Any]] = mapped_column(JSON)
     results: Mapped[list[MeasureResultRow]] = relationship(back_populates="audit", cascade="all, delete-orphan")

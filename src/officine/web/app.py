@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import datetime
 from importlib import resources
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -16,18 +14,18 @@ from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from officine import __version__
+from officine import __version__, dates
 from officine.catalogue.loader import Messages
 from officine.services import accounts
 from officine.services.accounts import SignedIn
 from officine.services.pharmacy import Pharmacy
 from officine.store import Store
-from officine.web.jobs import AuditJobs
+from officine.web.jobs import Jobs
 from officine.web.security import HEADERS, SESSION_COOKIE, CsrfRejected, Redirect, security_headers
+from officine.web.views import inline_markdown, with_links
 from officine.yamlio import load_yaml
 
 log = logging.getLogger(__name__)
-PARIS = ZoneInfo("Europe/Paris")
 
 
 @dataclass
@@ -36,7 +34,7 @@ class Web:
 
     store: Store
     pharmacy: Pharmacy
-    jobs: AuditJobs
+    jobs: Jobs
     templates: Jinja2Templates
     ui: dict[str, Any]
     messages: Messages
@@ -68,37 +66,43 @@ def web_of(request: Request) -> Web:
     return web
 
 
-def _local_time(value: Any, fmt: str = "%d/%m/%Y %H:%M") -> str:
-    if value is None:
-        return "—"
-    moment = datetime.fromisoformat(value) if isinstance(value, str) else value
-    if moment.tzinfo is None:
-        return f"{moment:{fmt}}"
-    return f"{moment.astimezone(PARIS):{fmt}}"
-
-
-def _size(value: int) -> str:
-    return f"{value / 1024:.0f} ko" if value < 1024 * 1024 else f"{value / 1024 / 1024:.1f} Mo"
+def _size(value: int | None) -> str:
+    n = float(value or 0)
+    for unit in ("octets", "ko", "Mo", "Go"):
+        if n < 1024 or unit == "Go":
+            return f"{n:.0f} {unit}" if unit in ("octets", "ko") else f"{n:.1f} {unit}".replace(".", ",")
+        n /= 1024
+    return f"{n} Go"
 
 
 def create_app(store_url: str | None = None, *, secure_cookies: bool = True) -> FastAPI:
-    from officine.web import routes_account, routes_pages  # noqa: PLC0415 - they import this module
+    from officine.web import (  # noqa: PLC0415 - they import this module
+        routes_account,
+        routes_backups,
+        routes_incident,
+        routes_pages,
+        routes_workstations,
+    )
 
     store = Store(store_url)
     pharmacy = Pharmacy(store)
     templates = Jinja2Templates(directory=str(resources.files("officine.web") / "templates"))
-    templates.env.filters["local"] = _local_time
     templates.env.filters["size"] = _size
+    templates.env.filters["day"] = dates.day
+    templates.env.filters["moment"] = dates.moment
+    templates.env.filters["md"] = inline_markdown
+    templates.env.filters["links"] = with_links
     templates.env.globals["version"] = __version__
     ui = load_yaml(resources.files("officine.web").joinpath("ui.yaml").read_text(encoding="utf-8"))
     app = FastAPI(docs_url=None, redoc_url=None, openapi_url=None, title="officine-cyber")
-    app.state.web = Web(
-        store, pharmacy, AuditJobs(pharmacy), templates, ui, pharmacy.knowledge.messages, secure_cookies
-    )
+    app.state.web = Web(store, pharmacy, Jobs(pharmacy), templates, ui, pharmacy.knowledge.messages, secure_cookies)
     app.middleware("http")(security_headers)
     app.mount("/static", StaticFiles(directory=str(resources.files("officine.web") / "static")), name="static")
     app.include_router(routes_account.router)
     app.include_router(routes_pages.router)
+    app.include_router(routes_workstations.router)
+    app.include_router(routes_backups.router)
+    app.include_router(routes_incident.router)
 
     @app.exception_handler(Redirect)
     async def _redirect(request: Request, exc: Redirect) -> Response:

@@ -1,0 +1,63 @@
+"""Workstations can be retired (kept in the history, out of the current score), and every audit
+records which workstations its score covers (its scope) and whether it judged the whole pharmacy
+or the machines given on the command line (its kind), so that trends compare like with like.
+
+Revision ID: 0008
+Revises: 0005
+"""
+
+import hashlib
+from collections import defaultdict
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0008"
+down_revision = "0005"
+branch_labels = None
+depends_on = None
+
+
+def scope_of(keys: list[str]) -> str:
+    """The same function as officine.store.db.scope_of, frozen here as migrations must be."""
+    return hashlib.sha256("\n".join(sorted(set(keys))).encode("utf-8")).hexdigest()[:32]
+
+
+def upgrade() -> None:
+    with op.batch_alter_table("hosts") as batch:
+        batch.add_column(sa.Column("retired_at", sa.DateTime(timezone=True), nullable=True))
+        batch.add_column(sa.Column("retired_by", sa.String(64), nullable=True))
+        batch.add_column(sa.Column("retired_reason", sa.String(200), nullable=True))
+    with op.batch_alter_table("audits") as batch:
+        batch.add_column(sa.Column("scope", sa.String(32), nullable=True))
+        batch.add_column(sa.Column("host_count", sa.Integer(), nullable=True))
+        batch.add_column(sa.Column("kind", sa.String(16), nullable=True))
+        batch.create_index("ix_audits_scope", ["scope"])
+    conn = op.get_bind()
+    keys: dict[int, list[str]] = defaultdict(list)
+    rows = conn.execute(
+        sa.text(
+            "SELECT l.audit_id, h.machine_key FROM audit_snapshots l "
+            "JOIN snapshots s ON s.id = l.snapshot_id JOIN hosts h ON h.id = s.host_id"
+        )
+    )
+    for audit_id, key in rows:
+        keys[audit_id].append(key)
+    if keys:
+        conn.execute(
+            sa.text("UPDATE audits SET scope = :scope, host_count = :count WHERE id = :id"),
+            [{"id": a, "scope": scope_of(k), "count": len(set(k))} for a, k in keys.items()],
+        )
+    conn.execute(sa.text("UPDATE audits SET host_count = 0 WHERE host_count IS NULL"))
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("audits") as batch:
+        batch.drop_index("ix_audits_scope")
+        batch.drop_column("kind")
+        batch.drop_column("host_count")
+        batch.drop_column("scope")
+    with op.batch_alter_table("hosts") as batch:
+        batch.drop_column("retired_reason")
+        batch.drop_column("retired_by")
+        batch.drop_column("retired_at")
