@@ -43,6 +43,8 @@ def _recent(state: dict[str, Any], now: datetime) -> list[dict[str, Any]]:
 
 def _age(delta: timedelta) -> str:
     hours = int(delta.total_seconds() // 3600)
+    if hours < 1:
+        return "moins d'une heure"
     return f"{hours} h" if hours < 48 else f"{hours // 24} jours"
 
 
@@ -205,7 +207,7 @@ def three_two_one(ctx: CheckContext) -> Outcome:
     if places == {"pharmacie"}:
         missing.append("aucune copie n'est hors de la pharmacie")
     if missing:
-        return fail("rule_321_missing", missing="; ".join(missing), **values)
+        return fail("rule_321_missing", missing=" ; ".join(missing), **values)
     return passed("rule_321_met", **values)
 
 

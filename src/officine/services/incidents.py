@@ -12,7 +12,15 @@ from typing import Any
 from officine.errors import UserError
 from officine.facts import Fact, observed
 from officine.incident.journal import Verification
-from officine.incident.runbook import Incident, Step, current_incident, open_incident, steps, verify_all
+from officine.incident.runbook import (
+    Incident,
+    Step,
+    current_incident,
+    incidents_dir,
+    open_incident,
+    steps,
+    verify_all,
+)
 
 FACT = "incident.journal"
 MAX_TEXT = 500
@@ -146,6 +154,18 @@ def close(actor: str, note: str) -> Incident:
         raise UserError("Aucun incident en cours.")
     incident.record(actor, "incident_closed", note=_clean(note, "Note"))
     return incident
+
+
+def signature() -> list[tuple[str, int]]:
+    """Each incident journal and its size: it grows with every entry (cheap to read on each page)."""
+    base = incidents_dir()
+    if not base.is_dir():
+        return []
+    found = []
+    for folder in sorted(p for p in base.iterdir() if p.is_dir()):
+        journal = folder / "journal.jsonl"
+        found.append((folder.name, journal.stat().st_size if journal.exists() else 0))
+    return found
 
 
 def journal_fact() -> dict[str, Fact]:

@@ -7,6 +7,7 @@ records, judged by evaluate() and recorded in the history whenever something cha
 
 from __future__ import annotations
 
+import hashlib
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -41,10 +42,18 @@ from officine.services.responses import GivenAnswer, Responses, aware
 from officine.snapshot import Snapshot
 from officine.store import Store
 from officine.store.db import host_key
-from officine.store.models import AuditRow, HostRow, SnapshotRow
+from officine.store.models import (
+    AuditRow,
+    BackupRunRow,
+    BackupVerificationRow,
+    DestinationSightingRow,
+    HostRow,
+    SnapshotRow,
+)
 
 # A verdict can go stale with time alone (backup age, exception expiry, end of OS support).
 REFRESH_AFTER = timedelta(hours=1)
+SITE_INPUTS = "site_inputs"  # kept in the recorded assessment: what its site facts were made of
 
 
 @dataclass(frozen=True)
@@ -83,6 +92,7 @@ class Pharmacy:
         self.responses = Responses(store, self.knowledge.questions(), set(self.knowledge.measures()))
         self._write = threading.Lock()
         self._checked_at: datetime | None = None
+        self._judged_inputs: str | None = None
 
     @classmethod
     def open(cls, store_url: str | None = None, knowledge: Knowledge | None = None) -> Pharmacy:
@@ -180,9 +190,11 @@ class Pharmacy:
         self, snapshots: list[Snapshot], answers: Answers | None = None, now: datetime | None = None
     ) -> AuditResult:
         """Judge exactly these workstations and record the result (the command line's audit)."""
+        inputs = self.site_inputs()
         assessment, used = self.judge(snapshots, now or datetime.now(UTC), answers)
+        document = {**assessment.to_json(), SITE_INPUTS: inputs}
         audit_id = self.store.record_audit(
-            [s.to_json() for s in snapshots], assessment.to_json(), answers_json(used), kind="selection"
+            [s.to_json() for s in snapshots], document, answers_json(used), kind="selection"
         )
         return AuditResult(assessment, snapshots, used, audit_id)
 
@@ -191,10 +203,12 @@ class Pharmacy:
         when it differs from the latest audit (or new snapshots came in). Returns the audit id."""
         now = now or datetime.now(UTC)
         with self._write:
+            inputs = self.site_inputs()
             snaps = _merge(self.latest_snapshots(), extra or [])
             assessment, answers = self.judge(snaps, now)
-            document = assessment.to_json()
+            document = {**assessment.to_json(), SITE_INPUTS: inputs}
             latest = self.latest_audit()
+            self._judged_inputs = inputs
             if latest is not None and not extra and not force and _same(latest.assessment, document):
                 return latest.id
             return self.store.record_audit(
@@ -234,11 +248,31 @@ class Pharmacy:
         )
         checked = self._checked_at is not None and self._checked_at > now - REFRESH_AFTER
         newest = self._latest_snapshot_ids()
-        if (fresh or checked or not newest) and _covers(latest, newest):
+        # A backup run or an incident noted from the command line changes the verdicts too.
+        inputs = self.site_inputs()
+        same_inputs = inputs in (latest.assessment.get(SITE_INPUTS), self._judged_inputs)
+        if (fresh or checked or not newest) and _covers(latest, newest) and same_inputs:
             return latest
         self.reassess(now=now)
         self._checked_at = now
         return self.latest_audit()
+
+    def site_inputs(self) -> str:
+        """A short signature of what the site facts are made of (incident journals, the backup
+        plan and its records): when it changes, the current assessment is judged again."""
+        plan = self.plan_file()
+        parts: list[object] = [incidents.signature()]
+        if plan.exists():
+            st = plan.stat()
+            with Session(self.store.engine) as session:
+                parts += [
+                    st.st_mtime_ns,
+                    st.st_size,
+                    session.scalar(select(func.max(BackupRunRow.id))),
+                    session.scalar(select(func.max(BackupVerificationRow.id))),
+                    session.scalar(select(func.max(DestinationSightingRow.id))),
+                ]
+        return hashlib.sha256(repr(parts).encode()).hexdigest()[:16]
 
     def _latest_snapshot_ids(self) -> list[str]:
         with Session(self.store.engine) as session:
