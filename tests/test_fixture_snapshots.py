@@ -18,6 +18,7 @@ import snapshot_fixtures
 from helpers import audit_files
 from officine import snapshot
 from officine.catalogue.loader import load_catalogue
+from officine.checks import load_checks
 from officine.errors import UserError
 from officine.evaluate import MeasureResult
 from officine.services.audit import run_audit
@@ -26,7 +27,8 @@ SNAPSHOTS = Path(__file__).parent / "fixtures/snapshots"
 WHEN = datetime(2026, 11, 28, 9, 0, tzinfo=UTC)
 ALL_MEASURES = [m for p in load_catalogue().practices for m in p.measures]
 QUESTIONS = {m.id for m in ALL_MEASURES if m.verification == "question"}
-BACKUPS = {m.id for m in ALL_MEASURES if m.id.startswith("SAV-")}  # site measures: no backup plan here
+# Site measures (backups, the incident journal): judged once for the pharmacy, no plan nor journal here.
+BACKUPS = {mid for mid, spec in load_checks().items() if spec.scope == "site"}
 
 # Expected machine verdicts, "verdict" or "verdict: text quoted in the evidence". Questions and backups
 # (site measures without a plan) wait for an answer on every snapshot.
@@ -40,15 +42,15 @@ EXPECTED: dict[str, dict[str, str]] = {
         "ACC-01": "needs_answer: Pas d'ouverture de session automatique",
         "ACC-02": "pass: arthu",
         "VER-01": "pass: 10 min",
-        "VER-02": "needs_answer: action : lock",
+        "VER-02": "needs_answer: elle se verrouille",
         "MAJ-01": "pass: Windows 11 25H2 (build 26200, Professional)",
-        "MAJ-02": "pass: 2026-11-12",
+        "MAJ-02": "pass: 12/11/2026",
         "POS-01": "pass: Microsoft Defender fonctionne",
         "POS-02": "pass: Pare-feu Windows Defender actif",
         "POS-03": "pass: C: (BitLocker)",
         "POS-04": "pass: jamais lancés automatiquement",
         "POS-05": "needs_answer: Aucun service accessible",
-        "POS-06": "unknown: (windows)",
+        "POS-06": "unknown: sur Windows",
         "POS-07": "pass: time.windows.com",
         "AMO-01": "needs_answer: SanDisk Cruzer Blade USB Device",
         "AMO-02": "needs_answer: Aucun client",
@@ -56,7 +58,7 @@ EXPECTED: dict[str, dict[str, str]] = {
         "WIFI-02": "needs_answer: SomeSSID",
     },
     "windows10-fr-non-conforme": {
-        "MDP-01": "fail: 0 caractères",
+        "MDP-01": "fail: Aucune longueur minimale",
         "MDP-02": "fail: Aucun blocage",
         "MDP-03": "unknown: non collecté",
         "MDP-04": "needs_answer: Aucun gestionnaire",
@@ -64,15 +66,15 @@ EXPECTED: dict[str, dict[str, str]] = {
         "ACC-01": "fail: « arthu »",
         "ACC-02": "warn: Compte(s) administrateur(s) : arthu",
         "VER-01": "fail: ne se verrouille jamais",
-        "VER-02": "needs_answer: action : none",
+        "VER-02": "needs_answer: aucune action n'est réglée",
         "MAJ-01": "fail: Windows 10 21H2 (build 19044.3086, Professional)",
-        "MAJ-02": "fail: depuis le 2019-09-11",
+        "MAJ-02": "fail: depuis le 11/09/2019",
         "POS-01": "fail: Microsoft Defender est installé mais ne fonctionne pas",
         "POS-02": "fail: Aucun pare-feu",
         "POS-03": "fail: C: (OperatingSystem)",
         "POS-04": "warn: réglage du système",
         "POS-05": "fail: SMBv1",
-        "POS-06": "unknown: (windows)",
+        "POS-06": "unknown: sur Windows",
         "POS-07": "fail: pas synchronisée",
         "AMO-01": "needs_answer: Kingston DataTraveler 3.0 USB Device",
         "AMO-02": "needs_answer: OneDrive",
@@ -88,15 +90,15 @@ EXPECTED: dict[str, dict[str, str]] = {
         "ACC-01": "needs_answer: Pas d'ouverture de session automatique",
         "ACC-02": "fail: BackupAdmin, dave2, daveadmin, offsec",
         "VER-01": "pass: 5 min",
-        "VER-02": "needs_answer: action : none",
+        "VER-02": "needs_answer: aucune action n'est réglée",
         "MAJ-01": "fail: Windows 10 22H2 (build 19045, Enterprise)",
-        "MAJ-02": "warn: 2026-10-15",
+        "MAJ-02": "warn: 15/10/2026",
         "POS-01": "warn: ne surveille pas les fichiers en continu",
         "POS-02": "pass: Pare-feu Windows Defender actif",
         "POS-03": "unknown: droits administrateur",
         "POS-04": "warn: réglage du système",
         "POS-05": "needs_answer: TeamViewer",
-        "POS-06": "unknown: (windows)",
+        "POS-06": "unknown: sur Windows",
         "POS-07": "pass: time.windows.com",
         "AMO-01": "needs_answer: Aucun support de stockage USB",
         "AMO-02": "needs_answer: Aucun client",
@@ -112,15 +114,15 @@ EXPECTED: dict[str, dict[str, str]] = {
         "ACC-01": "needs_answer: Pas d'ouverture de session automatique",
         "ACC-02": "pass: lgo-service",
         "VER-01": "warn: 30 min",
-        "VER-02": "needs_answer: action : none",
-        "MAJ-01": "warn: 2027-01-12",
-        "MAJ-02": "fail: depuis le 2019-09-11",
+        "VER-02": "needs_answer: aucune action n'est réglée",
+        "MAJ-01": "warn: 12/01/2027",
+        "MAJ-02": "fail: depuis le 11/09/2019",
         "POS-01": "pass: signatures de 1 j",
         "POS-02": "fail: Aucun pare-feu",
         "POS-03": "unknown: Get-BitLockerVolume introuvable",
         "POS-04": "pass: jamais lancés automatiquement",
         "POS-05": "fail: Bureau à distance (RDP) 3389/tcp",
-        "POS-06": "unknown: (windows)",
+        "POS-06": "unknown: sur Windows",
         "POS-07": "warn: pas encore effective",
         "AMO-01": "pass: service USBSTOR désactivé",
         "AMO-02": "needs_answer: Aucun client",
@@ -142,7 +144,7 @@ EXPECTED: dict[str, dict[str, str]] = {
         "POS-01": "unknown: spctl --status",
         "POS-02": "fail: Aucun pare-feu",
         "POS-03": "fail: / (disque interne)",
-        "POS-04": "unknown: (macos)",
+        "POS-04": "unknown: sur macOS",
         "POS-05": "unknown: network.listeners",
         "POS-06": "unknown: ssh.server",
         "POS-07": "unknown: systemsetup",
@@ -166,7 +168,7 @@ EXPECTED: dict[str, dict[str, str]] = {
         "POS-01": "unknown: Gatekeeper et XProtect",
         "POS-02": "pass: pare-feu d'applications macOS actif",
         "POS-03": "pass: / (FileVault)",
-        "POS-04": "unknown: (macos)",
+        "POS-04": "unknown: sur macOS",
         "POS-05": "unknown: network.listeners",
         "POS-06": "unknown: ssh.server",
         "POS-07": "pass: timed",
@@ -279,7 +281,7 @@ def test_approved_usb_list_decides_amo_01(tmp_path: Path) -> None:
         "utf-8",
     )
     result = audit_files(path, answers=answers, today=WHEN)["AMO-01"]
-    assert result.verdict.value == "pass" and "2 support(s)" in machine_evidence(result)
+    assert result.verdict.value == "pass" and "2 supports" in machine_evidence(result)
     answers.write_text("approved_usb_devices: []\n", "utf-8")
     result = audit_files(path, answers=answers, today=WHEN)["AMO-01"]
     assert result.verdict.value == "fail"  # an empty list approves nothing

@@ -4,6 +4,7 @@ French plurals and dates. Expected values are written from the scenario of each 
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
+from pathlib import Path
 from typing import Any
 
 from hypothesis import given
@@ -171,3 +172,39 @@ def test_paris_time_across_daylight_saving() -> None:
     assert day("2026-12-31T23:30:00+00:00") == "01/01/2027"
     assert long_day(date(2026, 3, 1)) == "1er mars 2026" and long_day(date(2026, 11, 29)) == "29 novembre 2026"
     assert french_if_iso("comptoir-2026") == "comptoir-2026" and french_if_iso(3) == 3
+
+
+def _pos02(tree: RootTree, *packages: str, os_id: str = "debian", like: str = "", name: str = "comptoir-1") -> Any:
+    tree.debian()
+    tree.write("/etc/hostname", f"{name}\n")
+    tree.write("/etc/machine-id", f"{hash(name) & 0xFFFFFFFF:032x}\n")
+    tree.write("/etc/os-release", f'ID={os_id}\nID_LIKE="{like}"\nVERSION_ID="12"\nPRETTY_NAME="{os_id} 12"\n')
+    tree.packages("base-files", *packages)
+    return snapshot.collect(LocalHost(tree.path))
+
+
+def _advice(snaps: list[Any]) -> list[dict[str, Any]]:
+    a = load_knowledge().judge(snaps, Answers(), {}, date(2026, 3, 1))
+    return next(r.remediations for r in a.measures if r.measure.id == "POS-02")
+
+
+def test_firewall_advice_fits_each_workstation_s_system(tree: RootTree, tmp_path: Path) -> None:
+    """Debian without ufw gets nftables steps; with ufw, ufw's; Fedora, firewalld's."""
+    [debian] = _advice([_pos02(tree)])
+    assert (
+        debian["hosts"] == [] and "nftables" in debian["text"] and debian["text"].startswith("Debian utilise nftables")
+    )
+    [with_ufw] = _advice([_pos02(tree, "ufw")])
+    assert with_ufw["text"].startswith("ufw est installé")
+    [ubuntu] = _advice([_pos02(tree, "ufw", os_id="ubuntu", like="debian")])
+    assert ubuntu["text"].startswith("ufw est installé")
+    # Two workstations of different systems: each group of workstations gets its own steps.
+    first = _pos02(tree)
+    fedora = _pos02(tree, os_id="fedora", name="reserve-2")
+    both = {tuple(a["hosts"]): a["text"] for a in _advice([first, fedora])}
+    assert both[("comptoir-1",)].startswith("Debian utilise nftables") and "firewalld" in both[("reserve-2",)]
+    # The installed packages unreadable: no step that assumes a tool is there.
+    _pos02(tree, "ufw")
+    (tree.path / "var/lib/dpkg/status").unlink()
+    [unreadable] = _advice([snapshot.collect(LocalHost(tree.path))])
+    assert unreadable["text"].startswith("Debian utilise nftables")

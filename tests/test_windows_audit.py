@@ -85,7 +85,7 @@ def test_windows_10_21h2_pro_in_english(tmp_path: Path) -> None:
     results = audit_files(path, today=WHEN)
     assert verdict(results, "MAJ-01") == "fail"
     assert "Windows 10 21H2 (build 19044.3086, Professional)" in evidence(results, "MAJ-01")
-    assert "2023-06-13" in evidence(results, "MAJ-01")
+    assert "depuis le 13/06/2023" in evidence(results, "MAJ-01")
     assert verdict(results, "POS-01") == "warn"  # Defender on, signatures 1 day old, real-time off
     assert "Microsoft Defender" in evidence(results, "POS-01") and "en continu" in evidence(results, "POS-01")
     assert verdict(results, "WIFI-01") == "pass"
@@ -107,7 +107,7 @@ def test_windows_server_2016_with_defender_and_no_security_center(tmp_path: Path
     path = machine(tmp_path, "SERVEUR-LGO", {"os.currentversion": server, "antivirus.defender": DEFENDER_RT_ON})
     results = audit_files(path, today=WHEN)
     # Extended support ends 2027-01-12: still patched, but less than six months left.
-    assert verdict(results, "MAJ-01") == "warn" and "2027-01-12" in evidence(results, "MAJ-01")
+    assert verdict(results, "MAJ-01") == "warn" and "après le 12/01/2027" in evidence(results, "MAJ-01")
     assert verdict(results, "POS-01") == "pass"
 
 
@@ -284,7 +284,7 @@ def test_autologin_smartcard_usb_autorun_bitlocker(tmp_path: Path) -> None:
     )
     results = audit_files(path, today=WHEN)
     assert verdict(results, "ACC-01") == "fail" and "comptoir" in evidence(results, "ACC-01")
-    assert verdict(results, "VER-02") == "needs_answer" and "lock" in evidence(results, "VER-02")
+    assert verdict(results, "VER-02") == "needs_answer" and "elle se verrouille" in evidence(results, "VER-02")
     assert verdict(results, "AMO-01") == "pass" and verdict(results, "POS-04") == "pass"
     assert verdict(results, "POS-03") == "fail" and "C:" in evidence(results, "POS-03")
 
@@ -324,7 +324,7 @@ def test_windows_updates_from_hotfix_dates_and_policy(tmp_path: Path) -> None:
     recent = [dict(hotfixes[0], InstalledOn="2026-11-12"), dict(hotfixes[1], InstalledOn="2026-10-15")]
     path = machine(tmp_path, "PC-9", {"updates.hotfixes": recent})
     results = audit_files(path, today=WHEN)
-    assert verdict(results, "MAJ-02") == "pass" and "2026-11-12" in evidence(results, "MAJ-02")
+    assert verdict(results, "MAJ-02") == "pass" and "installée le 12/11/2026" in evidence(results, "MAJ-02")
     path = machine(tmp_path, "PC-10", {"updates.hotfixes": recent, "updates.policy": {"NoAutoUpdate": 1}})
     assert verdict(audit_files(path, today=WHEN), "MAJ-02") == "warn"
     old = [dict(hotfixes[0], InstalledOn="2026-08-11")]

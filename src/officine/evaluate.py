@@ -62,6 +62,9 @@ class MeasureResult:
     remediation: str
     exception: AcceptedException | None = None
     exception_expired: bool = False
+    # The steps for each group of workstations whose system calls for different ones (the
+    # workstations to act on first); one entry without hosts when the steps are the same for all.
+    remediations: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def excepted(self) -> bool:
@@ -78,6 +81,7 @@ class MeasureResult:
             "verdict": self.verdict.value,
             "evidence": [e.to_json() for e in self.evidence],
             "remediation": self.remediation,
+            "remediations": self.remediations or [{"hosts": [], "text": self.remediation}],
             "action": m.action,
             "why": m.why,
             "exception": None
@@ -196,6 +200,31 @@ def _site_outcome(
         return _unavailable(exc, messages)
 
 
+def _system(snap: Snapshot) -> tuple[set[str], set[str] | None]:
+    """A workstation's distribution names (os-release ID and ID_LIKE) and its known tools."""
+    info = snap.facts.get("os.info")
+    systems: set[str] = set()
+    if info is not None and info.status is FactStatus.observed and isinstance(info.value, dict):
+        systems = {str(info.value.get("id") or "")} | {str(x) for x in info.value.get("id_like") or []}
+    tools = snap.facts.get("software.admin_tools")
+    installed = None
+    if tools is not None and tools.status is FactStatus.observed and isinstance(tools.value, dict):
+        installed = {str(x) for x in tools.value.get("installed") or []}
+    return systems - {""}, installed
+
+
+def _advice(measure: Measure, judged: list[tuple[Snapshot, Verdict]]) -> list[dict[str, Any]]:
+    """The steps per group of workstations: those to act on, each with the steps its system needs."""
+    to_act = [s for s, v in judged if v in (Verdict.fail, Verdict.warn, Verdict.unknown)] or [s for s, _ in judged]
+    groups: dict[str, list[str]] = {}
+    for snap in to_act:
+        text = measure.fix.for_host(snap.platform, *_system(snap))
+        groups.setdefault(text, []).append(snap.hostname)
+    if len(groups) == 1:
+        return [{"hosts": [], "text": next(iter(groups))}]
+    return [{"hosts": hosts, "text": text} for text, hosts in groups.items()]
+
+
 def _answer_evidence(measure: Measure, answers: Answers) -> list[Evidence]:
     evidence = []
     for q in measure.questions:
@@ -240,6 +269,7 @@ def evaluate(
         practice_results = []
         for measure in practice.measures:
             evidence: list[Evidence] = []
+            judged: list[tuple[Snapshot, Verdict]] = []
             spec = checks.get(measure.id)
             if spec is not None and spec.scope == "site":
                 outcome = _site_outcome(measure, spec, site_facts or {}, answers, reference, messages)
@@ -282,6 +312,7 @@ def evaluate(
                         measure, checks.get(measure.id), snap, answers, reference, messages, site_facts or {}
                     )
                     verdicts.append(outcome.verdict)
+                    judged.append((snap, outcome.verdict))
                     evidence.append(
                         Evidence(
                             "machine",
@@ -298,14 +329,16 @@ def evaluate(
             evidence += _answer_evidence(measure, answers)
             exception = answers.exceptions.get(measure.id)
             platform = next((s.platform for s in snapshots), None)
+            advice = _advice(measure, judged) if judged else [{"hosts": [], "text": measure.fix.for_platform(platform)}]
             result = MeasureResult(
                 measure,
                 practice.id,
                 verdict,
                 evidence,
-                measure.fix.for_platform(platform),
+                str(advice[0]["text"]),
                 exception,
                 exception is not None and exception.until is not None and exception.until < today,
+                advice,
             )
             practice_results.append(result)
         counts: dict[str, int] = {}

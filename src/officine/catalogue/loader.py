@@ -88,9 +88,13 @@ class Messages:
 class _French(string.Formatter):
     """str.format with French plurals: `{n:|# fichier|# fichiers}` gives "1 fichier", "3 fichiers"
     (0 takes the singular, as in French); a third form is for zero:
-    `{n:|aucun fichier|# fichier|# fichiers}`. `#` stands for the number."""
+    `{n:|aucun fichier|# fichier|# fichiers}`. `#` stands for the number. A code shown to a
+    person gets its words: `{action:=lock>la session est verrouillée|none>rien ne se passe}`."""
 
     def format_field(self, value: Any, format_spec: str) -> str:
+        if format_spec.startswith("="):  # words for a code: `{action:=lock>verrouillée|none>rien}`
+            words = dict(pair.split(">", 1) for pair in format_spec[1:].split("|") if ">" in pair)
+            return words.get(str(value), str(value))
         if not format_spec.startswith("|"):
             return str(super().format_field(value, format_spec))
         forms = format_spec[1:].split("|")

@@ -160,4 +160,6 @@ def render(assessment: Assessment, messages: Messages, console: Console, verbose
                         f"     [cyan]question[/cyan] {escape(' '.join(q.text.split()))} [dim]({q.id} : {choices})[/dim]"
                     )
             if r.verdict in (Verdict.fail, Verdict.warn, Verdict.unknown):
-                console.print(f"     [bold]à faire[/bold] {_code(r.remediation)}")
+                for advice in r.remediations or [{"hosts": [], "text": r.remediation}]:
+                    where = f"({escape(', '.join(advice['hosts']))}) " if advice["hosts"] else ""
+                    console.print(f"     [bold]à faire[/bold] {where}{_code(advice['text'])}")
