@@ -43,7 +43,8 @@ def _check_port(host: str, port: int) -> None:
             ) from exc
 
 
-def _run(app: object, host: str, port: int, cert: Path | None, key: Path | None) -> None:
+def _run(app: object, host: str, port: int, cert: Path | None, key: Path | None, processes: int = 1) -> None:
+    """Serve the app; several processes share the work (each builds the app from the environment)."""
     import uvicorn  # noqa: PLC0415
 
     _check_port(host, port)
@@ -54,7 +55,9 @@ def _run(app: object, host: str, port: int, cert: Path | None, key: Path | None)
         "de ce poste (Ctrl+C pour arrêter)."
     )
     uvicorn.run(
-        app,  # type: ignore[arg-type]
+        app if processes == 1 else "officine.web.app:create_app_from_environment",  # type: ignore[arg-type]
+        factory=processes > 1,
+        workers=processes if processes > 1 else None,
         host=host,
         port=port,
         log_level="warning",
@@ -71,14 +74,22 @@ def serve(
     db: Annotated[str | None, typer.Option("--db", help="Adresse de la base (défaut : SQLite local).")] = None,
     cert: Annotated[Path | None, typer.Option("--certificat", help="Certificat TLS (pour ouvrir au réseau).")] = None,
     key: Annotated[Path | None, typer.Option("--cle", help="Clé privée du certificat TLS.")] = None,
+    processes: Annotated[
+        int,
+        typer.Option("--processus", min=1, max=16, help="Processus serveur (2 pour une vingtaine de connectés)."),
+    ] = 1,
 ) -> None:
     """Ouvre le tableau de bord de la pharmacie dans le navigateur (http://127.0.0.1:8421/)."""
+    from officine.store.db import ENV_URL  # noqa: PLC0415
     from officine.web.app import create_app  # noqa: PLC0415
 
     _check_host(host, cert)
     if (cert is None) != (key is None):
         raise UserError("Donnez à la fois --certificat et --cle, ou aucun des deux.")
-    _run(create_app(db), host, port, cert, key)
+    app = create_app(db)  # checks and migrates the database once, before any process starts
+    if db:
+        os.environ[ENV_URL] = db  # each server process opens the same database
+    _run(app, host, port, cert, key, processes)
 
 
 def demo(

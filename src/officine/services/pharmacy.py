@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
 from pathlib import Path, PurePath
-from typing import Any
+from typing import Any, TypeVar, cast
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -53,6 +53,8 @@ from officine.store.models import (
 
 # A verdict can go stale with time alone (backup age, exception expiry, end of OS support).
 REFRESH_AFTER = timedelta(hours=1)
+MEMO_SIZE = 16  # recorded assessments kept parsed per process (about 150 kB each)
+T = TypeVar("T")
 SITE_INPUTS = "site_inputs"  # kept in the recorded assessment: what its site facts were made of
 
 
@@ -93,6 +95,9 @@ class Pharmacy:
         self._write = threading.Lock()
         self._checked_at: datetime | None = None
         self._judged_inputs: str | None = None
+        self._memo_lock = threading.Lock()
+        self._documents: dict[int, dict[str, Any]] = {}
+        self._derived: dict[tuple[int, str], object] = {}
 
     @classmethod
     def open(cls, store_url: str | None = None, knowledge: Knowledge | None = None) -> Pharmacy:
@@ -231,11 +236,14 @@ class Pharmacy:
     def latest_audit(self) -> CurrentAudit | None:
         with Session(self.store.engine) as session:
             row = session.execute(
-                select(AuditRow.id, AuditRow.created_at, AuditRow.assessment)
+                select(AuditRow.id, AuditRow.created_at)
                 .order_by(AuditRow.created_at.desc(), AuditRow.id.desc())
                 .limit(1)
             ).first()
-            return None if row is None else CurrentAudit(row.id, aware(row.created_at), dict(row.assessment))
+        if row is None:
+            return None
+        document = self.audit_document(row.id)
+        return None if document is None else CurrentAudit(row.id, aware(row.created_at), document)
 
     def current(self, now: datetime | None = None) -> CurrentAudit | None:
         """The latest assessment, re-judged first when time alone may have changed a verdict."""
@@ -351,7 +359,7 @@ class Pharmacy:
 
     def trend(self, current: CurrentAudit) -> history.Trend:
         names = [str(h.get("hostname")) for h in current.assessment.get("hosts", [])]
-        return history.trend(self.store, current.id, names)
+        return self.derived(current.id, "trend", lambda: history.trend(self.store, current.id, names))
 
     def audit_line(self, audit_id: int) -> history.AuditLine | None:
         return history.audit_line(self.store, audit_id)
@@ -363,7 +371,29 @@ class Pharmacy:
         return self.store.audit_hostnames(audit_ids)
 
     def audit_document(self, audit_id: int) -> dict[str, Any] | None:
-        return self.store.audit(audit_id)
+        """A recorded assessment. Audits never change once recorded: each is read and parsed once
+        per process (a year of hourly audits makes each page read one, not re-parse it)."""
+        found = self._documents.get(audit_id)
+        if found is None:
+            found = self.store.audit(audit_id)
+            if found is not None:
+                with self._memo_lock:
+                    if len(self._documents) >= MEMO_SIZE:
+                        self._documents.pop(next(iter(self._documents)))
+                    self._documents[audit_id] = found
+        return found
+
+    def derived(self, audit_id: int, name: str, compute: Callable[[], T]) -> T:
+        """What a page computes from one recorded assessment (tiles, counts, trend): computed
+        once per process, as the assessment itself never changes."""
+        key = (audit_id, name)
+        if key not in self._derived:
+            value = compute()
+            with self._memo_lock:
+                if len(self._derived) >= 8 * MEMO_SIZE:
+                    self._derived.pop(next(iter(self._derived)))
+                self._derived[key] = value
+        return cast("T", self._derived[key])
 
     # -- the report -----------------------------------------------------------------------------
     def bilan(self) -> dict[str, Any] | None:

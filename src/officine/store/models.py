@@ -72,13 +72,18 @@ class BlobRow(Base):
 
 class AuditRow(Base):
     __tablename__ = "audits"
+    # Covering indexes (migration 0008): the history reads these columns without the document.
+    __table_args__ = (
+        Index("ix_audits_timeline", "created_at", "id", "score", "scope", "host_count", "kind"),
+        Index("ix_audits_scope", "scope", "id", "created_at", "score", "host_count", "kind"),
+    )
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
     score: Mapped[int | None] = mapped_column(Integer, nullable=True)
     catalogue_version: Mapped[str] = mapped_column(String(32))
     # Which workstations the score covers (a hash of their keys) and how many: a trend compares
     # audits of the same scope only.
-    scope: Mapped[str | None] = mapped_column(String(32), nullable=True, index=True)
+    scope: Mapped[str | None] = mapped_column(String(32), nullable=True)
     host_count: Mapped[int | None] = mapped_column(Integer, nullable=True)
     # "pharmacy": every workstation in service, as the dashboard judges; "selection": the machines
     # given to `officine audit`. None: recorded before 0008.

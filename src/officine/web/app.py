@@ -136,3 +136,9 @@ def create_app(store_url: str | None = None, *, secure_cookies: bool = True) -> 
         return error_page(request, "internal", 500, signed_in=False)
 
     return app
+
+
+def create_app_from_environment() -> FastAPI:
+    """The app of one server process among several (`officine serve --processus N`): the
+    database comes from OFFICINE_DATABASE_URL, set by the command that started them."""
+    return create_app(None)

@@ -44,15 +44,16 @@ def home(request: Request) -> Response:
     if current is None:
         return web.page(request, "home.html", user, profile=profile, current=None)
     summaries = {p.id: p.summary for p in web.pharmacy.knowledge.catalogue.practices}
+    derived = web.pharmacy.derived
     return web.page(
         request,
         "home.html",
         user,
         profile=profile,
         current=current,
-        tiles=views.tiles(current.assessment, summaries),
+        tiles=derived(current.id, "tiles", lambda: views.tiles(current.assessment, summaries)),
         trend=web.pharmacy.trend(current),
-        sections=story.sections(current.assessment),
+        sections=derived(current.id, "sections", lambda: story.sections(current.assessment)),
         hostnames=[h["hostname"] for h in current.assessment.get("hosts", [])],
     )
 
@@ -81,8 +82,13 @@ def _practice_page(
     if definition is None:
         raise HTTPException(404)
     current = web.pharmacy.current()
-    results = {m["id"]: m for m in (current.assessment.get("measures", []) if current else [])}
-    tile = next((t for t in views.tiles(current.assessment, {}) if t.id == practice_id), None) if current else None
+    results, tile = {}, None
+    if current is not None:
+        results = web.pharmacy.derived(
+            current.id, "results", lambda: {m["id"]: m for m in current.assessment.get("measures", [])}
+        )
+        tiles = web.pharmacy.derived(current.id, "practice-tiles", lambda: views.tiles(current.assessment, {}))
+        tile = next((t for t in tiles if t.id == practice_id), None)
     return web.page(
         request,
         "practice.html",
@@ -169,7 +175,6 @@ def history(request: Request, avant: int | None = None, apres: int | None = None
         if old is None:
             raise HTTPException(404)
         comparison = _comparison(web, old, new)
-    names = web.pharmacy.audit_hostnames([a.id for a in audits])
     return web.page(
         request,
         "history.html",
@@ -177,7 +182,6 @@ def history(request: Request, avant: int | None = None, apres: int | None = None
         chart=views.chart(series),
         series=series,
         audits=audits,
-        names=names,
         comparison=comparison,
     )
 

@@ -40,7 +40,11 @@ def _workstations_page(
     current = web.pharmacy.current()
     newest = web.pharmacy.newest_snapshot_ids()
     judged = {h["snapshot_id"]: h for h in current.assessment.get("hosts", [])} if current else {}
-    counts = story.host_counts(current.assessment) if current else {}
+    counts = (
+        web.pharmacy.derived(current.id, "host-counts", lambda: story.host_counts(current.assessment))
+        if current
+        else {}
+    )
     return web.page(
         request,
         "workstations.html",

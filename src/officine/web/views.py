@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
 from markdown_it import MarkdownIt
@@ -18,8 +19,10 @@ from officine.services.bilan import practice_state, shown_score
 _MARKDOWN = MarkdownIt("commonmark", {"html": False})
 
 
+@lru_cache(maxsize=1024)
 def inline_markdown(text: str | None) -> Markup:
-    """A catalogue text for a page: `code` shown as code, everything else escaped."""
+    """A catalogue text for a page: `code` shown as code, everything else escaped (catalogue
+    texts are few and fixed: each is rendered once per process)."""
     return Markup(_MARKDOWN.renderInline(" ".join((text or "").split())))  # noqa: S704 - escaped by markdown-it
 
 
