@@ -20,7 +20,7 @@ from conftest import RootTree
 from helpers import officine
 from officine.incident.runbook import incidents_dir
 from officine.services.audit import run_audit
-from web_helpers import new_client, post, signed_in, snapshot_file
+from web_helpers import PASSWORD, new_client, post, signed_in, snapshot_file
 
 
 @pytest.fixture
@@ -266,7 +266,10 @@ def test_backup_page_runs_and_drills_a_real_restic_plan(db: Path, tmp_path: Path
 
     r = post(client, "/sauvegardes", "/sauvegardes/lancer", {"what": "backup"})
     assert r.status_code == 303 and r.headers["location"].startswith("/sauvegardes/suivi/")
-    done = wait_for(client, r.headers["location"], 'id="job-done"')
+    # Another server process (another app on the same database) follows the same work.
+    other = new_client(db)
+    assert post(other, "/connexion", "/connexion", {"username": "marie", "password": PASSWORD}).status_code == 303
+    done = wait_for(other, r.headers["location"], 'id="job-done"')
     assert "disque-1" in text_of(done, "job-results") and "réussie (12 fichiers)" in text_of(done, "job-results")
 
     r = post(client, "/sauvegardes", "/sauvegardes/lancer", {"what": "drill"})

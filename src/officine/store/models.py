@@ -244,3 +244,23 @@ class ExceptionRow(Base):
     recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     withdrawn_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     withdrawn_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
+
+
+class JobRow(Base):
+    """Work started from a page (an audit of this machine, a backup, a drill) and its progress:
+    whichever server process answers the progress page reads it here."""
+
+    __tablename__ = "jobs"
+    __table_args__ = (Index("ix_jobs_lane_state", "lane", "state"),)
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))  # audit, backup, drill
+    lane: Mapped[str] = mapped_column(String(16))  # work that must not run twice at once
+    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    state: Mapped[str] = mapped_column(String(16))  # running, finished, failed
+    total: Mapped[int] = mapped_column(Integer)
+    done: Mapped[list[str]] = mapped_column(JSON)
+    audit_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    hostname: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    results: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+    error: Mapped[str | None] = mapped_column(Text, nullable=True)

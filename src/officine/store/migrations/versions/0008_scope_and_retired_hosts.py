@@ -1,6 +1,7 @@
 """Workstations can be retired (kept in the history, out of the current score), and every audit
 records which workstations its score covers (its scope) and whether it judged the whole pharmacy
 or the machines given on the command line (its kind), so that trends compare like with like.
+Work started from a page is recorded in `jobs`, so that any server process shows its progress.
 
 Revision ID: 0008
 Revises: 0005
@@ -24,6 +25,24 @@ def scope_of(keys: list[str]) -> str:
 
 
 def upgrade() -> None:
+    # Work started from a page (an audit, a backup, a drill): any server process shows its progress.
+    op.create_table(
+        "jobs",
+        sa.Column("id", sa.String(32), nullable=False),
+        sa.Column("kind", sa.String(16), nullable=False),
+        sa.Column("lane", sa.String(16), nullable=False),
+        sa.Column("started_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("state", sa.String(16), nullable=False),
+        sa.Column("total", sa.Integer(), nullable=False),
+        sa.Column("done", sa.JSON(), nullable=False),
+        sa.Column("audit_id", sa.Integer(), nullable=True),
+        sa.Column("hostname", sa.String(255), nullable=True),
+        sa.Column("results", sa.JSON(), nullable=False),
+        sa.Column("error", sa.Text(), nullable=True),
+        sa.PrimaryKeyConstraint("id", name="pk_jobs"),
+    )
+    op.create_index("ix_jobs_lane_state", "jobs", ["lane", "state"])
     with op.batch_alter_table("hosts") as batch:
         batch.add_column(sa.Column("retired_at", sa.DateTime(timezone=True), nullable=True))
         batch.add_column(sa.Column("retired_by", sa.String(64), nullable=True))
@@ -55,6 +74,8 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.drop_index("ix_jobs_lane_state", table_name="jobs")
+    op.drop_table("jobs")
     with op.batch_alter_table("audits") as batch:
         batch.drop_index("ix_audits_scope")
         batch.drop_index("ix_audits_timeline")
