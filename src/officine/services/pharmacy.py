@@ -235,11 +235,12 @@ class Pharmacy:
     # -- the current assessment -----------------------------------------------------------------
     def latest_audit(self) -> CurrentAudit | None:
         with Session(self.store.engine) as session:
-            row = session.execute(
-                select(AuditRow.id, AuditRow.created_at)
-                .order_by(AuditRow.created_at.desc(), AuditRow.id.desc())
-                .limit(1)
-            ).first()
+            return self._latest_audit(session)
+
+    def _latest_audit(self, session: Session) -> CurrentAudit | None:
+        row = session.execute(
+            select(AuditRow.id, AuditRow.created_at).order_by(AuditRow.created_at.desc(), AuditRow.id.desc()).limit(1)
+        ).first()
         if row is None:
             return None
         document = self.audit_document(row.id)
@@ -248,14 +249,15 @@ class Pharmacy:
     def current(self, now: datetime | None = None) -> CurrentAudit | None:
         """The latest assessment, re-judged first when time alone may have changed a verdict."""
         now = now or datetime.now(UTC)
-        latest = self.latest_audit()
-        if latest is None:
-            return None
+        with Session(self.store.engine) as session:  # one database session for the usual case
+            latest = self._latest_audit(session)
+            if latest is None:
+                return None
+            newest = list(session.scalars(_newest_per_host(SnapshotRow.id)))
         fresh = (
             latest.created_at > now - REFRESH_AFTER and latest.assessment.get("evaluated_on") == now.date().isoformat()
         )
         checked = self._checked_at is not None and self._checked_at > now - REFRESH_AFTER
-        newest = self._latest_snapshot_ids()
         # A backup run or an incident noted from the command line changes the verdicts too.
         inputs = self.site_inputs()
         same_inputs = inputs in (latest.assessment.get(SITE_INPUTS), self._judged_inputs)
