@@ -337,7 +337,7 @@ def sessions_per_page(url: str, data_dir: Path) -> dict[str, int]:
 
     from officine.web.app import create_app  # noqa: PLC0415
 
-    app = create_app(url)
+    app = create_app(url, allowed_hosts=["testserver"])
     engine = app.state.web.store.engine
     client = TestClient(app, base_url="https://testserver")
     page = client.get("/connexion").text

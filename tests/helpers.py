@@ -76,3 +76,37 @@ def officine(
         timeout=120,
         check=False,
     )
+
+
+def stderr_until(proc: subprocess.Popen[str], marker: str, seconds: float = 120) -> str:
+    """What a started command wrote on stderr, up to the line holding `marker` (or its end)."""
+    import time
+
+    output = ""
+    deadline = time.monotonic() + seconds
+    while marker not in output and time.monotonic() < deadline:
+        line = proc.stderr.readline() if proc.stderr else ""
+        if not line and proc.poll() is not None:
+            break
+        output += line
+    return output
+
+
+def database_at(url: str, revision: str, *statements: tuple[str, dict[str, Any]]) -> None:
+    """A database migrated only up to `revision` (an installation of an older version), with
+    rows written by `statements` (SQL text and its parameters)."""
+    from importlib import resources
+
+    from alembic import command
+    from alembic.config import Config
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(url)
+    config = Config()
+    config.set_main_option("script_location", str(resources.files("officine.store") / "migrations"))
+    with engine.begin() as conn:
+        config.attributes["connection"] = conn
+        command.upgrade(config, revision)
+        for sql, params in statements:
+            conn.execute(text(sql), params)
+    engine.dispose()

@@ -17,7 +17,7 @@ import re
 import sys
 import uuid
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -127,7 +127,27 @@ class WindowsMachine:
     items: dict[str, Rec] = field(default_factory=dict)
 
 
+def adsi_view(members: Rec, hostname: str) -> Rec:
+    """The Administrators group as the ADSI fallback reads it, when Get-LocalGroupMember answered: the same
+    members (ADSI is only consulted when that cmdlet fails, so this never decides a verdict)."""
+    if members.status != "ok":
+        return Rec("error", None, "constructed: not recorded with this machine", "not recorded")
+    rows = [
+        {
+            "Name": "WinNT://" + str(m.get("Name", "")).replace("\\", "/"),
+            "SID": m.get("SID"),
+            "Class": "Group" if str(m.get("ObjectClass")) == "Group" else "User",
+        }
+        for m in members.value
+    ]
+    return made(rows, f"ADSI view of the same members of {hostname}'s Administrators")
+
+
 def windows_body(machine: WindowsMachine) -> dict[str, Any]:
+    if "accounts.administrators_adsi" not in machine.items and "accounts.administrators" in machine.items:
+        machine.items["accounts.administrators_adsi"] = adsi_view(
+            machine.items["accounts.administrators"], machine.hostname
+        )
     ids = [spec["id"] for spec in manifest()["observations"]]
     unknown_ids = set(machine.items) - set(ids)
     if unknown_ids:
@@ -332,6 +352,12 @@ def compliant_windows11(locale: str) -> WindowsMachine:
                 "secedit keys of a hardened policy",
             ),
             "network.smb1": made({"SMB1": 0}, "SMBv1 server off"),
+            "network.smb_server": made(
+                [{"EnableSMB1Protocol": False, "EnableSMB2Protocol": True}], "SMB server: SMBv1 off, SMBv2 on"
+            ),
+            "network.smb1_feature": made(
+                [{"FeatureName": "SMB1Protocol", "State": "Disabled"}], "SMB1 feature not installed"
+            ),
             "network.rdp": made({"fDenyTSConnections": 1}, "Remote Desktop refused"),
             "network.rdp_nla": made({"UserAuthentication": 1}, "NLA required"),
             "network.listeners": made(
@@ -433,6 +459,10 @@ def windows10_fr_non_compliant() -> WindowsMachine:
                 "Windows' default local policy",
             ),
             "network.smb1": made({"SMB1": 1}, "SMBv1 server on"),
+            "network.smb_server": Rec(
+                "error", None, "constructed: Get-SmbServerConfiguration failed", "Server service not started"
+            ),
+            "network.smb1_feature": made([{"FeatureName": "SMB1Protocol", "State": "Enabled"}], "SMB1 feature on"),
             "network.rdp": made({"fDenyTSConnections": 0}, "Remote Desktop allowed"),
             "network.rdp_nla": made({"UserAuthentication": 0}, "without NLA"),
             "network.listeners": real(
@@ -504,9 +534,14 @@ def windows10_en_unprivileged() -> WindowsMachine:
             "updates.policy": absent("no Windows Update policy"),
             "lock.machine_policy": made({"EnableLUA": 1}, "no inactivity limit"),
             "lock.user_screensaver": real(
-                {"ScreenSaveActive": "1", "ScreenSaverIsSecure": "1", "ScreenSaveTimeOut": "300"},
+                {
+                    "ScreenSaveActive": "1",
+                    "ScreenSaverIsSecure": "1",
+                    "ScreenSaveTimeOut": "300",
+                    "SCRNSAVE.EXE": "C:\\Windows\\system32\\scrnsave.scr",
+                },
                 "windows/reg-query-control-panel-desktop/it-IT-win-screensavetimeout-300.txt",
-                "ScreenSaveTimeOut 300; active and secure set",
+                "ScreenSaveTimeOut 300; active, secure and SCRNSAVE.EXE (blank screen saver) constructed",
             ),
             "lock.policy_screensaver": absent("no screen saver policy"),
             "logon.winlogon": made({"AutoAdminLogon": "0"}, "no automatic logon, no card removal action"),
@@ -515,7 +550,12 @@ def windows10_en_unprivileged() -> WindowsMachine:
                 members, "windows/get-localgroupmember/en-US-win-offsec-lab-five-local-admins.txt"
             ),
             "accounts.security_policy": denied(),
-            "network.smb1": absent("no SMB1 value: the protocol's default"),
+            "network.smb1": made({}, "LanmanServer parameters without an SMB1 value"),
+            "network.smb_server": made(
+                [{"EnableSMB1Protocol": False, "EnableSMB2Protocol": True}],
+                "SMB server of a clean Windows 10 22H2 install: SMBv1 off",
+            ),
+            "network.smb1_feature": denied(),
             "network.rdp": made({"fDenyTSConnections": 1}, "Remote Desktop refused"),
             "network.rdp_nla": made({"UserAuthentication": 1}, "NLA required"),
             "network.listeners": made([], "nothing listening"),
@@ -621,7 +661,13 @@ def windows_server_2016() -> WindowsMachine:
                 ],
                 "a policy with 8 characters and lockout",
             ),
-            "network.smb1": absent("no SMB1 value"),
+            "network.smb1": made({}, "LanmanServer parameters without an SMB1 value"),
+            "network.smb_server": Rec(
+                "error", None, "constructed: Get-SmbServerConfiguration failed on this server", "Invalid class"
+            ),
+            "network.smb1_feature": Rec(
+                "error", None, "constructed: Get-WindowsOptionalFeature failed on this server", "Class not registered"
+            ),
             "network.rdp": made({"fDenyTSConnections": 0}, "Remote Desktop allowed"),
             "network.rdp_nla": made({"UserAuthentication": 1}, "NLA required"),
             "network.listeners": real(
@@ -678,8 +724,13 @@ def windows11_en_usb_blocked() -> WindowsMachine:
             ),
             "lock.machine_policy": made({"EnableLUA": 1}, "no inactivity limit"),
             "lock.policy_screensaver": made(
-                {"ScreenSaveActive": "1", "ScreenSaverIsSecure": "1", "ScreenSaveTimeOut": "900"},
-                "screen saver policy: 15 minutes, secure",
+                {
+                    "ScreenSaveActive": "1",
+                    "ScreenSaverIsSecure": "1",
+                    "ScreenSaveTimeOut": "900",
+                    "SCRNSAVE.EXE": "scrnsave.scr",
+                },
+                "screen saver policy: 15 minutes, secure, blank screen saver imposed",
             ),
             "removable.usbstor_service": made({"Start": 4}, "USB storage blocked"),
             "wifi.interfaces": text(NETSH + "en-US-win11-location-denied.txt"),
@@ -698,6 +749,332 @@ def reg_query_values(rel: str) -> dict[str, Any]:
     return values
 
 
+# -- Machines of issue 11: rules that real Windows states used to get wrong -------------------------
+DOMAIN_MEMBERS = "windows/get-localgroupmember/en-US-win-domain-cookham-domain-admins-group.txt"
+ENTRA_ERROR = "windows/get-localgroupmember/en-US-win10-entra-joined-failed-to-compare.txt"
+SAC_CORE = "windows/get-computerinfo/en-US-server-datacenter-1809-sac-core-acor.txt"
+SAC_DOCS = "windows/get-itemproperty-currentversion/en-US-server-1809-sac-standard-core-msdocs.txt"
+SMB_CONFIG = "windows/get-smbserverconfiguration/en-US-server2016-msdocs-smb1-enabled.txt"
+WIN10_1803 = "windows/get-itemproperty-currentversion/en-US-win10-1803-pro-17134-ubr285.txt"
+SC_HUORONG = "windows/securitycenter2-antivirusproduct/zh-CN-win10-huorong-266240-defender-393472.txt"
+BDE_SUSPENDED = "windows/manage-bde-status/en-US-tr-format-device-encryption-suspended-partial.txt"
+UNSYNCED = "en-US-server2022-vagrant-local-cmos-unsynced.txt"
+
+
+def current_version(rel: str) -> dict[str, Any]:
+    """The CurrentVersion values of a Format-List capture (the row that holds CurrentBuild)."""
+    rows = objects(rel, CURRENTVERSION, typing=False)
+    values = next(r for r in rows if "CurrentBuild" in r)
+    if "UBR" in values:
+        values["UBR"] = int(values["UBR"])  # a REG_DWORD
+    return values
+
+
+def os_cim(caption: str, build: int, language: int, product_type: int, sku: int, boot: str | None = None) -> Rec:
+    row: dict[str, Any] = {
+        "Caption": caption,
+        "Version": f"10.0.{build}",
+        "BuildNumber": str(build),
+        "OSLanguage": language,
+        "ProductType": product_type,
+        "OperatingSystemSKU": sku,
+    }
+    why = "Win32_OperatingSystem of this build and language"
+    if boot is not None:
+        row["LastBootUpTime"] = boot
+        why += ", LastBootUpTime as PowerShell 5.1's ConvertTo-Json writes a date"
+    return made([row], why)
+
+
+def json_date(when: datetime) -> str:
+    return f"/Date({int(when.timestamp() * 1000)})/"
+
+
+def local_users(hostname: str, *people: str, builtin_enabled: bool = False) -> list[dict[str, Any]]:
+    """Get-LocalUser of a PC: the built-in accounts (by RID) and the people's accounts."""
+    sid = "S-1-5-21-1004336348-1177238915-682003330"
+    rows = [
+        {"Name": "Administrator", "SID": f"{sid}-500", "Enabled": builtin_enabled},
+        {"Name": "Guest", "SID": f"{sid}-501", "Enabled": False},
+        {"Name": "DefaultAccount", "SID": f"{sid}-503", "Enabled": False},
+    ]
+    rows += [{"Name": name, "SID": f"{sid}-{1001 + i}", "Enabled": True} for i, name in enumerate(people)]
+    return rows
+
+
+def windows11_en_domain() -> WindowsMachine:
+    """A Windows 11 joined to a domain: the domain's administrators group is not a person."""
+    members = objects(DOMAIN_MEMBERS)
+    return WindowsMachine(
+        "windows11-en-domaine",
+        "COOKHAM24",
+        "Windows 11 25H2 Pro joined to a domain (English): Domain Admins group, a domain user and a local user "
+        "in Administrators, firewall set by domain policy",
+        True,
+        {
+            **compliant_windows11("en").items,
+            "accounts.local_users": made(local_users("COOKHAM24", "Dave"), "local accounts of COOKHAM24"),
+            "accounts.administrators": real(members, DOMAIN_MEMBERS),
+            "firewall.profiles": made(
+                [
+                    {"Name": n, "Enabled": "True", "DefaultInboundAction": "Block", "DefaultOutboundAction": "Allow"}
+                    for n in ("Domain", "Private", "Public")
+                ],
+                "ActiveStore: every profile enabled and blocking, as the domain policy sets them",
+            ),
+            "time.w32time": made({"Type": "NT5DS"}, "time from the domain hierarchy"),
+        },
+    )
+
+
+def windows11_fr_entra() -> WindowsMachine:
+    """A French Windows 11 joined to Microsoft Entra ID: Get-LocalGroupMember fails, ADSI answers."""
+    entra = "S-1-12-1-3370466561-1259047934-2470291862"
+    return WindowsMachine(
+        "windows11-fr-entra",
+        "PC-MARIE",
+        "Windows 11 25H2 Pro joined to Microsoft Entra ID (French): Get-LocalGroupMember fails, the group is read "
+        "through ADSI (two Entra roles by SID, the user who joined the PC)",
+        True,
+        {
+            **compliant_windows11("fr").items,
+            "accounts.local_users": made(
+                [
+                    *local_users("PC-MARIE"),
+                    {"Name": "WDAGUtilityAccount", "SID": "S-1-5-21-1-2-3-504", "Enabled": False},
+                ],
+                "no personal local account: people sign in with Entra ID",
+            ),
+            "accounts.administrators": Rec(
+                "error", None, f"raw/{ENTRA_ERROR}", "Failed to compare two elements in the array."
+            ),
+            "accounts.administrators_adsi": made(
+                [
+                    {
+                        "Name": "WinNT://PC-MARIE/Administrateur",
+                        "SID": "S-1-5-21-1004336348-1177238915-682003330-500",
+                        "Class": "User",
+                    },
+                    {"Name": f"WinNT://{entra}-1701437291", "SID": f"{entra}-1701437291", "Class": "Group"},
+                    {"Name": f"WinNT://{entra}-2876425745", "SID": f"{entra}-2876425745", "Class": "Group"},
+                    {"Name": "WinNT://AzureAD/MarieDupont", "SID": f"{entra}-3057851427", "Class": "User"},
+                ],
+                "ADSI members as issue #15585 describes them: two Entra roles by SID, the user who joined the PC",
+            ),
+        },
+    )
+
+
+def windows10_en_third_party_antivirus() -> WindowsMachine:
+    """Huorong protects; Defender's service is stopped (it steps aside), so its cmdlet fails."""
+    return WindowsMachine(
+        "windows10-en-antivirus-tiers",
+        "CAISSE-2",
+        "Windows 10 22H2 Enterprise (English) protected by Huorong: Defender stopped, Security Center reports Huorong",
+        True,
+        {
+            **windows10_en_unprivileged().items,
+            "antivirus.securitycenter": real(
+                objects(SC_HUORONG, item("antivirus.securitycenter")["properties"], listing=True), SC_HUORONG
+            ),
+            "antivirus.defender": Rec(
+                "error",
+                None,
+                "constructed: WinDefend stopped (same capture), so Get-MpComputerStatus fails",
+                "0x800106ba",
+            ),
+            "bitlocker.volumes": real(objects(BITLOCKER_ON, BITLOCKER_KEEP), BITLOCKER_ON),
+            "accounts.security_policy": made(
+                [{"lines": ["MinimumPasswordLength = 12", "MaximumPasswordAge = -1", "LockoutBadCount = 10"]}],
+                "secedit keys: 12 characters, lockout after 10 (LockoutDuration not exported)",
+            ),
+            "network.smb1_feature": made([{"FeatureName": "SMB1Protocol", "State": "Disabled"}], "SMB1 off"),
+        },
+    )
+
+
+def sac_core_values() -> dict[str, Any]:
+    info = objects(SAC_CORE, listing=True)[0]
+    return {
+        "ProductName": info["WindowsProductName"],
+        "ReleaseId": str(info["WindowsVersion"]),
+        "CurrentBuild": str(info["WindowsBuildLabEx"]).split(".")[0],
+        "EditionID": info["WindowsEditionId"],
+        "InstallationType": info["WindowsInstallationType"],
+    }
+
+
+def windows_server_sac_core() -> WindowsMachine:
+    """A Semi-Annual Channel server: support ended in 2020, and it never installed an update."""
+    base = windows_server_2016().items
+    return WindowsMachine(
+        "windows-server1809-sac-core",
+        "SRV-CORE",
+        "Windows Server Datacenter, version 1809 (Semi-Annual Channel), Server Core, English: out of support, "
+        "no update ever installed",
+        True,
+        {
+            **base,
+            "os.currentversion": real(
+                sac_core_values(), SAC_CORE, "Get-ComputerInfo Windows* fields as registry values"
+            ),
+            "os.cim": os_cim("Microsoft Windows Server Datacenter", 17763, 1033, 3, 145),
+            "accounts.local_users": made(
+                local_users("SRV-CORE", "Brice", builtin_enabled=True), "Administrator and Brice"
+            ),
+            "accounts.administrators": real(objects(SAC_CORE), SAC_CORE),
+            "updates.hotfixes": made([], "Get-HotFix lists nothing: no update ever installed"),
+            "network.smb_server": made(
+                [{"EnableSMB1Protocol": False, "EnableSMB2Protocol": True}], "SMBv1 off (not installed on 1809)"
+            ),
+        },
+    )
+
+
+def windows_server_2019_core() -> WindowsMachine:
+    """Server Core of the long-term channel: a server, not a Windows 11 client, and still supported."""
+    docs = current_version(SAC_DOCS)
+    values = dict(
+        docs, ProductName="Windows Server 2019 Standard", ReleaseId="1809", EditionID="ServerStandardCor", UBR=107
+    )
+    return WindowsMachine(
+        "windows-server2019-core",
+        "SRV-LGO",
+        "Windows Server 2019 Standard, Server Core (long-term channel), English: the LGO server, only the built-in "
+        "administrator",
+        True,
+        {
+            **windows_server_2016().items,
+            "os.currentversion": real(
+                values,
+                SAC_DOCS,
+                "InstallationType and build as published; ProductName, EditionID and UBR of the LTSC example of the "
+                "same page (Windows Server 2019 Standard, OsHardwareAbstractionLayer 10.0.17763.107)",
+            ),
+            "os.cim": os_cim("Microsoft Windows Server 2019 Standard", 17763, 1033, 3, 13),
+            "accounts.local_users": made(
+                local_users("SRV-LGO", builtin_enabled=True), "only the built-in administrator"
+            ),
+            "accounts.administrators": made(
+                [
+                    {
+                        "Name": "SRV-LGO\\Administrator",
+                        "SID": "S-1-5-21-1004336348-1177238915-682003330-500",
+                        "PrincipalSource": "Local",
+                        "ObjectClass": "User",
+                    }
+                ],
+                "the built-in administrator only",
+            ),
+            "updates.hotfixes": Rec("ok", hotfixes(["2026-11-12", "2026-10-15"]), f"raw/{HOTFIXES} (IDs; {RECENT})"),
+            "updates.policy": made({"AUOptions": 4}, "download and install on a schedule"),
+            "firewall.profiles": real(firewall("Block"), FIREWALL_FR, "DefaultInboundAction Block set"),
+            "network.smb_server": made([{"EnableSMB1Protocol": False, "EnableSMB2Protocol": True}], "SMBv1 off"),
+            "time.status": w32tm("en-US-ui-fr-region-win-synced-time-windows-com.txt"),
+        },
+    )
+
+
+def windows_server_2016_smb1() -> WindowsMachine:
+    """Windows Server 2016 without the SMB1 registry value: SMBv1 is on, as the server itself says."""
+    return WindowsMachine(
+        "windows-server2016-smb1",
+        "SERVEUR-FICHIERS",
+        "Windows Server 2016 Standard (English) without the SMB1 registry value: Get-SmbServerConfiguration says "
+        "SMBv1 is on",
+        True,
+        {
+            **windows_server_2016().items,
+            "network.smb_server": real(
+                objects(SMB_CONFIG, ["EnableSMB1Protocol", "EnableSMB2Protocol"], listing=True), SMB_CONFIG
+            ),
+            "network.smb1_feature": made([{"FeatureName": "SMB1Protocol", "State": "Enabled"}], "SMB1 feature on"),
+            "network.rdp": made({"fDenyTSConnections": 1}, "Remote Desktop refused"),
+            "network.listeners": made([], "nothing listening beyond loopback"),
+            "firewall.profiles": real(firewall("Block"), FIREWALL_FR, "DefaultInboundAction Block set"),
+        },
+    )
+
+
+def windows10_en_1803() -> WindowsMachine:
+    """Windows 10 1803, left alone since 2019: out of support, updates downloaded but never installed."""
+    return WindowsMachine(
+        "windows10-en-1803",
+        "POSTE-VIEUX",
+        "Windows 10 Pro 1803 (build 17134.285, English): out of support, Windows Update set to download only",
+        True,
+        {
+            **windows10_fr_non_compliant().items,
+            "os.currentversion": real(current_version(WIN10_1803), WIN10_1803),
+            "os.cim": os_cim("Microsoft Windows 10 Pro", 17134, 1033, 1, 48),
+            "updates.policy": made({"NoAutoUpdate": 0, "AUOptions": 3}, "download automatically, install by hand"),
+            "wifi.interfaces": text(NETSH + "en-US-win11-wpa2-personal.txt"),
+            "wifi.profiles": text("windows/netsh-wlan-show-profiles/en-US-win11-six-profiles.txt"),
+            "accounts.local_users": real(users_en(), USERS_FR, "built-in names as an English Windows names them"),
+            "logon.winlogon": made(
+                {"AutoAdminLogon": "1", "AutoLogonSID": "S-1-5-21-1004336348-1177238915-682003330-1001"},
+                "automatic logon set by its SID only",
+            ),
+        },
+    )
+
+
+def windows11_fr_realtime_off() -> WindowsMachine:
+    """Defender running with real-time protection turned off: the measure fails."""
+    return WindowsMachine(
+        "windows11-fr-defender-temps-reel",
+        "COMPTOIR-4",
+        "Windows 11 25H2 Pro (French): Microsoft Defender with real-time protection off",
+        True,
+        {
+            **compliant_windows11("fr").items,
+            "antivirus.defender": real(defender(DEFENDER_RT_OFF), DEFENDER_RT_OFF),
+        },
+    )
+
+
+def windows11_en_unsynced_clock() -> WindowsMachine:
+    """A clock that never synchronised, on a PC up for three days: synchronisation does not work."""
+    return WindowsMachine(
+        "windows11-en-horloge",
+        "COMPTOIR-5",
+        "Windows 11 25H2 Pro (English): w32tm on the local CMOS clock (leap indicator 3), up for three days",
+        True,
+        {
+            **compliant_windows11("en").items,
+            "os.cim": os_cim("Microsoft Windows 11 Pro", 26200, 1033, 1, 48, json_date(WHEN - timedelta(days=3))),
+            "time.status": w32tm(UNSYNCED),
+        },
+    )
+
+
+def windows11_fr_bitlocker_suspended() -> WindowsMachine:
+    """BitLocker encrypted but its protection off: the key is in clear, the disk is not protected."""
+    bde = "the manage-bde fields (Used Space Only Encrypted 100,0 %, Protection Off) as Get-BitLockerVolume names them"
+    return WindowsMachine(
+        "windows11-fr-bitlocker-suspendu",
+        "COMPTOIR-6",
+        "Windows 11 25H2 Pro (French): BitLocker protection suspended on C: (encrypted, protection off)",
+        True,
+        {
+            **compliant_windows11("fr").items,
+            "bitlocker.volumes": real(
+                [
+                    {
+                        "MountPoint": "C:",
+                        "VolumeType": "OperatingSystem",
+                        "ProtectionStatus": "Off",
+                        "VolumeStatus": "FullyEncrypted",
+                        "EncryptionPercentage": 100,
+                    }
+                ],
+                BDE_SUSPENDED,
+                bde,
+            ),
+        },
+    )
+
+
 WINDOWS = [
     compliant_windows11("fr"),
     compliant_windows11("en"),
@@ -705,6 +1082,16 @@ WINDOWS = [
     windows10_en_unprivileged(),
     windows_server_2016(),
     windows11_en_usb_blocked(),
+    windows11_en_domain(),
+    windows11_fr_entra(),
+    windows10_en_third_party_antivirus(),
+    windows_server_sac_core(),
+    windows_server_2019_core(),
+    windows_server_2016_smb1(),
+    windows10_en_1803(),
+    windows11_fr_realtime_off(),
+    windows11_en_unsynced_clock(),
+    windows11_fr_bitlocker_suspended(),
 ]
 
 
@@ -751,6 +1138,38 @@ NTP = ("systemsetup", "-getusingnetworktime")
 PWPOLICY_RAW = "pwpolicy-getaccountpolicies/en-US-macos-mdm-minlength7-plus-default-fde-UNVERIFIED.txt"
 
 MACS = [
+    MacMachine(
+        "macosx10.14-mojave",
+        "imac-reserve",
+        "Mac OS X 10.14.6 Mojave: out of support, four updates waiting in the pre-Catalina format, FileVault off",
+        {
+            SW: out("sw_vers/en-US-macosx10.14.6-18G84.txt", "$ sw_vers"),
+            FW: out("socketfilterfw/en-US-macos-disabled-observed.txt", "--getglobalstate"),
+            FDE: out("fdesetup-status/en-US-macos-mac-mini-off.txt", "fdesetup status"),
+            SU: out("softwareupdate-l/en-US-macos10.14.6-mojave-four-updates-old-format.txt"),
+            LOCK: err("sysadminctl-screenlock-status/en-US-macos27.0-immediate.txt", "screenLock delay"),
+            ADMINS: out("dscl-read-groups-admin/en-US-macos-root-plus-daily-user.txt", "dscl . -read"),
+            SPCTL: out("spctl-status/en-US-macos26.5.2-gatekeeper-enabled.txt", "spctl --status"),
+        },
+    ),
+    MacMachine(
+        "macos15-filevault-en-cours",
+        "mac-ordonnances",
+        "macOS 15.7.4 Sequoia: FileVault turned on but the disk not converted yet (Encryption in progress: Pending)",
+        {
+            SW: out("sw_vers/en-US-macos15.7.4-24G517-zsh-session.txt", "% sw_vers"),
+            FW: out("socketfilterfw/en-US-macos26.5.2-enabled-stealth-on-after.txt", "--getglobalstate"),
+            FDE: out("fdesetup-status/en-US-macos-on-encryption-pending-jamf-ea.txt"),
+            SU: out("softwareupdate-l/it-IT-user-macos-no-new-software-zsh.txt", "softwareupdate --list"),
+            AUTO: out(
+                "defaults-read-softwareupdate/en-US-macos26.5.2-auto-install-on.txt", "AutomaticallyInstallMacOSUpdates"
+            ),
+            LOCK: err("sysadminctl-screenlock-status/en-US-macos27.0-immediate.txt", "screenLock delay"),
+            ADMINS: out("dscl-read-groups-admin/en-US-macos-m4-air-with-mbsetupuser.txt", "dscl . -read"),
+            SPCTL: out("spctl-status/en-US-macos26.5.2-gatekeeper-enabled.txt", "spctl --status"),
+            NTP: out("systemsetup-getusingnetworktime/en-US-macos-stig-check-network-time-on.txt"),
+        },
+    ),
     MacMachine(
         "macos14-sonoma-fr",
         "mac-dos",

@@ -11,7 +11,7 @@ import sys
 import time
 from pathlib import Path
 
-from helpers import officine
+from helpers import officine, stderr_until
 from web_helpers import csrf
 
 
@@ -44,13 +44,7 @@ def test_demo_serves_a_dashboard_with_this_machine_audited(tmp_path: Path) -> No
         env={**os.environ, "TMPDIR": str(tmp_path), "COLUMNS": "200"},
     )
     try:
-        output = ""
-        deadline = time.monotonic() + 120
-        while "Tableau de bord" not in output and time.monotonic() < deadline:
-            line = proc.stderr.readline() if proc.stderr else ""
-            if not line and proc.poll() is not None:
-                break
-            output += line
+        output = stderr_until(proc, "Tableau de bord")
         assert f"http://127.0.0.1:{port}/" in output, output
         password = re.search(r"mot de passe : (\S+)", output)
         assert password, output

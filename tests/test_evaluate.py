@@ -111,7 +111,13 @@ def test_worst_host_decides(tree: RootTree, tmp_path: Path) -> None:
     a = _eval([good, bad])
     acc = next(r for r in a.measures if r.measure.id == "ACC-02")
     assert acc.verdict is Verdict.fail
-    assert [e.verdict for e in acc.evidence] == [Verdict.warn, Verdict.fail]
+    by_snapshot = {
+        s.snapshot_id: [(e.verdict, e.reason) for e in acc.evidence if e.snapshot_id == s.snapshot_id]
+        for s in (good, bad)
+    }
+    assert by_snapshot[good.snapshot_id] == [(Verdict.warn, "some_admins")]
+    # One finding per item: the extra UID 0 account, and no personal account left at all.
+    assert by_snapshot[bad.snapshot_id] == [(Verdict.fail, "extra_root"), (Verdict.warn, "only_root")]
 
 
 def test_no_snapshot_makes_automatic_measures_unknown() -> None:
@@ -156,3 +162,67 @@ def test_answers_file_yaml_syntax_error(tmp_path: Path) -> None:
     path.write_text("answers: [unclosed\n", encoding="utf-8")
     with pytest.raises(UserError, match="syntaxe incorrecte"):
         load_answers(path, K.catalogue)
+
+
+def test_one_evidence_line_per_finding_and_the_worst_decides(tree: RootTree) -> None:
+    from officine.checks.base import CheckSpec, finding, worst
+    from officine.facts import observed
+
+    def several(ctx):  # type: ignore[no-untyped-def]
+        return worst(
+            [
+                finding(Verdict.passed, "keys_only", "a", source="x", root="no"),
+                finding(Verdict.warn, "password_auth", "b", source="x", root="no", where="f:3"),
+                finding(Verdict.fail, "root_password", "c", source="x", where="f:2"),
+                finding(Verdict.fail, "empty_passwords_allowed", "d", source="x", where="f:1"),
+            ]
+        )
+
+    tree.debian()
+    snap = snapshot.collect(LocalHost(tree.path), now=datetime(2026, 11, 28, tzinfo=UTC))
+    snap.facts["ssh.server"] = observed({})
+    checks = {**K.checks, "POS-06": CheckSpec("POS-06", K.checks["POS-06"].reasons, several)}
+    a = evaluate(K.catalogue, [snap], Answers(), checks, K.messages, load_reference(), TODAY)
+    result = next(r for r in a.measures if r.measure.id == "POS-06")
+    assert result.verdict is Verdict.fail
+    assert [(e.verdict, e.item) for e in result.evidence] == [
+        (Verdict.passed, "a"),
+        (Verdict.warn, "b"),
+        (Verdict.fail, "c"),
+        (Verdict.fail, "d"),
+    ]
+    assert all(e.host == snap.hostname and e.snapshot_id == snap.snapshot_id for e in result.evidence)
+    assert "f:2" in result.evidence[2].text and "f:1" in result.evidence[3].text
+    assert result.to_json()["evidence"][1]["item"] == "b"
+
+
+def test_worst_keeps_the_first_of_the_worst_findings_as_headline() -> None:
+    from officine.checks.base import Outcome, finding, worst
+
+    outcome = worst([finding(Verdict.warn, "w"), finding(Verdict.unknown, "u1"), finding(Verdict.unknown, "u2")])
+    assert (outcome.verdict, outcome.reason) == (Verdict.unknown, "u1")
+    assert [f.reason for f in outcome.items()] == ["w", "u1", "u2"]
+    single = Outcome(Verdict.passed, "ok", {"x": 1})
+    assert [(f.verdict, f.reason, f.values) for f in single.items()] == [(Verdict.passed, "ok", {"x": 1})]
+    with pytest.raises(ValueError):
+        worst([])
+
+
+def test_an_answer_keeps_every_finding_the_machine_showed(tree: RootTree) -> None:
+    """Mixed measure: the answer raises the verdict, each finding keeps what the machine showed."""
+    tree.debian()
+    snap = snapshot.collect(LocalHost(tree.path), now=datetime(2026, 11, 28, tzinfo=UTC))
+    from officine.facts import observed
+
+    snap.facts["software.cloud_sync"] = observed({"clients": [{"name": "OneDrive"}, {"name": "Dropbox"}]})
+    question = next(m for p in K.catalogue.practices for m in p.measures if m.id == "AMO-02").questions[0]
+    worst_choice = max(
+        question.choices, key=lambda c: ["pass", "warn", "needs_answer", "unknown", "fail"].index(c.verdict.value)
+    )
+    a = _eval([snap], _answers({"answers": {question.id: worst_choice.value}}))
+    result = next(r for r in a.measures if r.measure.id == "AMO-02")
+    machine = [e for e in result.evidence if e.source == "machine"]
+    assert [(e.verdict, e.item) for e in machine] == [(Verdict.warn, "OneDrive"), (Verdict.warn, "Dropbox")]
+    from officine.checks.base import COMBINED_RANK
+
+    assert result.verdict is max((Verdict.warn, worst_choice.verdict), key=COMBINED_RANK.__getitem__)

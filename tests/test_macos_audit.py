@@ -75,7 +75,7 @@ def test_sonoma_with_firewall_off_and_filevault_on(tmp_path: Path) -> None:
     )
     results = audit_files(path, today=WHEN)
     # macOS 27 shipped in September 2026: Sonoma (14) no longer gets security updates.
-    assert verdict(results, "MAJ-01") == "fail" and "macOS 14.0" in evidence(results, "MAJ-01")
+    assert verdict(results, "MAJ-01") == "fail" and "macOS Sonoma 14.0" in evidence(results, "MAJ-01")
     assert verdict(results, "POS-02") == "fail"
     assert verdict(results, "POS-03") == "pass" and "FileVault" in evidence(results, "POS-03")
 
@@ -246,3 +246,145 @@ def test_new_macos_parsers_never_crash(text: str) -> None:
     ):
         with contextlib.suppress(ParseError):
             parser(text)
+
+
+# -- Issue 11: macOS rules -----------------------------------------------------------------------------
+from officine.parsers.macos import parse_filevault_state  # noqa: E402
+
+MOJAVE_UPDATES = "softwareupdate-l/en-US-macos10.14.6-mojave-four-updates-old-format.txt"
+
+
+def test_pre_catalina_softwareupdate_lists_its_updates() -> None:
+    updates = parse_softwareupdate(raw(MOJAVE_UPDATES))
+    assert [u["label"] for u in updates] == [
+        "Safari14.0.1MojaveAuto-14.0.1",
+        "Security Update 2020-005-10.14.6",
+        "Safari14.0MojaveAuto-10.14.6",
+        "Command Line Tools (macOS Mojave version 10.14) for Xcode-10.3",
+    ]
+    assert [u["restart"] for u in updates] == [False, True, True, False]
+    assert all(u["recommended"] for u in updates)
+
+
+def test_an_update_list_that_is_not_understood_is_never_empty() -> None:
+    for text in (
+        "Software Update Tool\n\nFinding available software\nSoftware Update found the following new or updated software:\n"
+        "   ~ something in a shape never seen\n",
+        "Software Update Tool\n\nFinding available software\n",
+        "",
+    ):
+        with pytest.raises(ParseError):
+            parse_softwareupdate(text)
+
+
+def test_pending_updates_in_the_old_format_are_not_nothing_pending(tmp_path: Path) -> None:
+    sw = "ProductName:\tMac OS X\nProductVersion:\t10.14.6\nBuildVersion:\t18G84\n"
+    path = mac(tmp_path, "mac-old", {("sw_vers",): sw, ("softwareupdate", "-l"): raw(MOJAVE_UPDATES)})
+    results = audit_files(path, today=WHEN)
+    assert verdict(results, "MAJ-02") == "warn" and "4 mises à jour" in evidence(results, "MAJ-02")
+    assert "Aucune mise à jour" not in evidence(results, "MAJ-02")
+    # A Mac OS X 10.x is out of support, whatever the minor version.
+    assert verdict(results, "MAJ-01") == "fail" and "Mac OS X Mojave 10.14.6" in evidence(results, "MAJ-01")
+    older = sw.replace("10.14.6", "10.9.5").replace("18G84", "13F1911")
+    path = mac(tmp_path, "mac-older", {("sw_vers",): older})
+    results = audit_files(path, today=WHEN)
+    assert verdict(results, "MAJ-01") == "fail" and "au plus tard depuis le 12/11/2020" in evidence(results, "MAJ-01")
+
+
+def test_maintained_macos_has_no_made_up_end_date(tmp_path: Path) -> None:
+    sw = "ProductName:\tmacOS\nProductVersion:\t26.3\nBuildVersion:\t25D125\n"
+    results = audit_files(mac(tmp_path, "mac-new", {("sw_vers",): sw}), today=WHEN)
+    assert verdict(results, "MAJ-01") == "pass"
+    assert "9999" not in evidence(results, "MAJ-01") and "31/12" not in evidence(results, "MAJ-01")
+
+
+@pytest.mark.parametrize(
+    ("text", "state"),
+    [
+        ("FileVault is On.\nEncryption in progress: Pending\n", "in_progress"),
+        ("FileVault is On.\nEncryption in progress: Percent completed = 45.00\n", "in_progress"),
+        ("FileVault is On.\n", "on"),
+        ("FileVault is Off.\n", "off"),
+        ("FileVault is Off.\nDeferred enablement appears to be active for user 'marie'.\n", "off"),
+    ],
+)
+def test_filevault_states(text: str, state: str) -> None:
+    assert parse_filevault_state(text) == state
+
+
+def test_gatekeeper_off_is_not_described_as_xprotect_broken(tmp_path: Path) -> None:
+    path = mac(tmp_path, "mac-gk", {("spctl", "--status"): "assessments disabled\n"})
+    results = audit_files(path, today=WHEN)
+    assert verdict(results, "POS-01") == "fail"
+    assert "Gatekeeper est désactivé" in evidence(results, "POS-01") and "XProtect" not in evidence(results, "POS-01")
+
+
+def test_hidden_wifi_name_is_not_shown_as_redacted(tmp_path: Path) -> None:
+    import json
+
+    data = {
+        "SPAirPortDataType": [
+            {
+                "spairport_airport_interfaces": [
+                    {
+                        "_name": "en0",
+                        "spairport_status_information": "spairport_status_connected",
+                        "spairport_current_network_information": {
+                            "_name": "<redacted>",
+                            "spairport_security_mode": "spairport_security_mode_wpa2_personal",
+                        },
+                    }
+                ]
+            }
+        ]
+    }
+    path = mac(tmp_path, "mac-wifi", {("system_profiler", "SPAirPortDataType", "-json"): json.dumps(data)})
+    results = audit_files(path, today=WHEN)
+    assert verdict(results, "WIFI-01") == "pass"
+    assert "<redacted>" not in evidence(results, "WIFI-01") and "nom masqué" in evidence(results, "WIFI-01")
+
+
+def test_password_policy_refused_without_rights_is_a_refusal(tmp_path: Path) -> None:
+    observations = [
+        Observation(
+            kind="command",
+            target=["pwpolicy", "-getaccountpolicies"],
+            status=ObsStatus.ok,
+            exit_code=1,
+            output="Getting global account policies\n",
+        ),
+        Observation(
+            kind="command",
+            target=["systemsetup", "-getusingnetworktime"],
+            status=ObsStatus.ok,
+            exit_code=0,
+            output="You need administrator access to run this tool... exiting!\n",
+        ),
+    ]
+    for privileged, cause in ((False, "permission_denied"), (True, "parse_error")):
+        snap = snapshot.Snapshot(
+            str(uuid.uuid4()), "macos", "live", WHEN, {"hostname": "m"}, {"privileged": privileged}, observations, {}
+        )
+        path = tmp_path / f"m-{privileged}.json"
+        snapshot.save(snap, path)
+        result = audit_files(path, today=WHEN)["MDP-01"]
+        assert result.verdict.value == "unknown"
+        assert next(e.values for e in result.evidence if e.source == "machine")["cause"] == cause
+        if not privileged:
+            assert "n'a pas pu être comprise" not in " ".join(e.text for e in result.evidence)
+        time = audit_files(path, today=WHEN)["POS-07"]
+        assert next(e.values for e in time.evidence if e.source == "machine")["cause"] == cause
+
+
+def test_lockout_without_a_delay_never_says_question_mark(tmp_path: Path) -> None:
+    results = audit_files(mac(tmp_path, "mac-pw", {("pwpolicy", "-getaccountpolicies"): raw(PWPOLICY_RAW)}), today=WHEN)
+    assert "?" not in evidence(results, "MDP-02")
+
+
+@given(st.text())
+@settings(max_examples=300, deadline=None)
+def test_new_macos_state_parsers_never_crash(text: str) -> None:
+    with contextlib.suppress(ParseError):
+        assert parse_filevault_state(text) in ("on", "off", "in_progress")
+    with contextlib.suppress(ParseError):
+        assert parse_softwareupdate(text) or "No new software available" in text  # never an empty guess

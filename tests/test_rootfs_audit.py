@@ -101,7 +101,7 @@ def test_admin_accounts(debian: RootTree) -> None:
     results = audit_root(debian.path)
     # marie is in sudo, paul is not: a warning naming both.
     assert verdict(results, "ACC-02") == "warn"
-    assert values(results, "ACC-02") == {"admins": "marie", "others": "paul"}
+    assert values(results, "ACC-02") == {"account": "marie", "others": "paul"}
     debian.write("/etc/group", "sudo:x:27:marie,paul\n")
     assert verdict(audit_root(debian.path), "ACC-02") == "fail"
 
@@ -257,3 +257,67 @@ def test_absolute_symlinks_stay_inside_the_root(debian: RootTree) -> None:
     debian.write("/usr/lib/os-release", 'ID=debian\nVERSION_ID="12"\nPRETTY_NAME="Debian 12 lié"\n')
     (debian.path / "etc/os-release").symlink_to("/usr/lib/os-release")
     assert "Debian 12 lié" in evidence(audit_root(debian.path), "MAJ-01")
+
+
+def test_ssh_names_every_problem_with_its_file_and_line(debian: RootTree) -> None:
+    """Each weakness is its own finding: fixing the first one must not hide the others."""
+    debian.write("/etc/ssh/sshd_config", "Include /etc/ssh/sshd_config.d/*.conf\nPermitEmptyPasswords yes\n")
+    debian.write(
+        "/etc/ssh/sshd_config.d/50-local.conf",
+        "# local changes\nPermitRootLogin yes\nPasswordAuthentication yes\nKbdInteractiveAuthentication no\n",
+    )
+    results = audit_root(debian.path)
+    assert verdict(results, "POS-06") == "fail"
+    found = [(e.verdict.value, e.reason, e.item) for e in results["POS-06"].evidence if e.source == "machine"]
+    assert found == [
+        ("fail", "empty_passwords_allowed", "/etc/ssh/sshd_config:2"),
+        ("fail", "root_password", "/etc/ssh/sshd_config.d/50-local.conf:2"),
+        ("warn", "password_auth", "/etc/ssh/sshd_config.d/50-local.conf:3"),
+    ]
+    text = evidence(results, "POS-06")
+    assert "PermitEmptyPasswords yes, /etc/ssh/sshd_config:2" in text
+    assert "PermitRootLogin yes, /etc/ssh/sshd_config.d/50-local.conf:2" in text
+
+
+def test_ssh_default_password_authentication_is_named_as_the_default(debian: RootTree) -> None:
+    # ChallengeResponseAuthentication is the older name of KbdInteractiveAuthentication (Debian 11).
+    debian.write("/etc/ssh/sshd_config", "ChallengeResponseAuthentication no\nUsePAM yes\n")
+    results = audit_root(debian.path)
+    assert verdict(results, "POS-06") == "warn"
+    assert [e.reason for e in results["POS-06"].evidence] == ["password_auth"]
+    assert "valeur par défaut d'OpenSSH" in evidence(results, "POS-06")
+
+
+def test_automatic_updates_off_is_said_when_the_patch_level_cannot_be_seen(debian: RootTree) -> None:
+    """On a mounted disk apt cannot run: the pending list is unknown, but updates turned off is a
+    finding on its own."""
+    debian.packages("base-files", "unattended-upgrades")
+    debian.write("/etc/apt/apt.conf.d/20auto-upgrades", 'APT::Periodic::Unattended-Upgrade "0";\n')
+    debian.write("/var/lib/apt/lists/deb.debian.org_debian_dists_bookworm_main_binary-amd64_Packages", "")
+    results = audit_root(debian.path)
+    reasons = {e.reason: e.verdict.value for e in results["MAJ-02"].evidence}
+    assert reasons["automatic_off"] == "warn"
+    assert "APT::Periodic::Unattended-Upgrade = 0" in evidence(results, "MAJ-02")
+    assert reasons["fact_unknown"] == "unknown"  # apt list --upgradable needs a running system
+    assert verdict(results, "MAJ-02") == "unknown"
+
+
+def test_package_lists_without_a_stamp_are_dated_by_their_own_files(debian: RootTree) -> None:
+    import os
+    import time
+
+    index = debian.write("/var/lib/apt/lists/deb.debian.org_debian_dists_bookworm_main_binary-amd64_Packages", "")
+    old = time.time() - 40.5 * 86400
+    os.utime(index, (old, old))
+    results = audit_root(debian.path)
+    assert verdict(results, "MAJ-02") == "fail"
+    assert "depuis 40 jours" in evidence(results, "MAJ-02")
+    # unattended-upgrades is not installed: said beside the stale lists.
+    assert "unattended-upgrades absent" in evidence(results, "MAJ-02")
+
+
+def test_every_account_with_an_empty_password_is_named(debian: RootTree) -> None:
+    debian.write("/etc/shadow", "root:*:19000::::::\nmarie::19000::::::\npaul::19000::::::\n")
+    results = audit_root(debian.path)
+    assert verdict(results, "MDP-03") == "fail"
+    assert [e.item for e in results["MDP-03"].evidence if e.source == "machine"] == ["marie", "paul"]

@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy import inspect
 
 from conftest import RootTree
+from helpers import database_at
 from officine.services.audit import run_audit
 from officine.store import Store
 from pgserver import pg_bin, throwaway_postgres
@@ -175,11 +176,7 @@ def test_a_large_output_is_stored_once_for_every_snapshot(tree: RootTree, tmp_pa
 
 
 def test_upgrading_a_0003_database_keeps_its_snapshots_readable(tree: RootTree, tmp_path: Path) -> None:
-    from importlib import resources
-
-    from alembic import command
-    from alembic.config import Config
-    from sqlalchemy import create_engine, select, text
+    from sqlalchemy import select
     from sqlalchemy.orm import Session
 
     from officine.store.models import SnapshotRow
@@ -187,24 +184,18 @@ def test_upgrading_a_0003_database_keeps_its_snapshots_readable(tree: RootTree, 
     tree.debian()
     snap = run_audit(root=tree.path, save=False).snapshots[0]
     url = f"sqlite:///{tmp_path / 'old.db'}"
-    engine = create_engine(url)
-    config = Config()
-    config.set_main_option("script_location", str(resources.files("officine.store") / "migrations"))
-    with engine.begin() as conn:
-        config.attributes["connection"] = conn
-        command.upgrade(config, "0003")
-        conn.execute(
-            text(
-                "INSERT INTO hosts (id, hostname, platform, machine_key, first_seen, last_seen) VALUES (1, 'comptoir-1', 'linux', 'k', '2026-01-01', '2026-01-01')"
-            )
-        )
-        conn.execute(
-            text(
-                "INSERT INTO snapshots (id, host_id, collected_at, mode, document) VALUES (:i, 1, '2026-01-01', 'live', :d)"
-            ),
+    database_at(
+        url,
+        "0003",
+        (
+            "INSERT INTO hosts (id, hostname, platform, machine_key, first_seen, last_seen) VALUES (1, 'comptoir-1', 'linux', 'k', '2026-01-01', '2026-01-01')",
+            {},
+        ),
+        (
+            "INSERT INTO snapshots (id, host_id, collected_at, mode, document) VALUES (:i, 1, '2026-01-01', 'live', :d)",
             {"i": snap.snapshot_id, "d": json.dumps(snap.to_json(), ensure_ascii=False)},
-        )
-    engine.dispose()
+        ),
+    )
     store = Store(url)  # migrates to the head revision
     with Session(store.engine) as session:
         row = session.execute(select(SnapshotRow.id, SnapshotRow.document, SnapshotRow.packed)).one()

@@ -6,22 +6,17 @@ from __future__ import annotations
 import io
 import os
 import re
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-import uvicorn
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 from pypdf import PdfReader
 
 from conftest import RootTree
 from officine.services.accounts import MAX_FAILURES
-from officine.web.app import create_app
-from web_helpers import PASSWORD, snapshot_file
+from web_helpers import PASSWORD, Server, setup_code, snapshot_file
 
 pytestmark = pytest.mark.browser
 CHROMIUM = "/usr/bin/chromium"
@@ -35,34 +30,6 @@ ARGS = [
     "--no-first-run",
     "--disable-sync",
 ]
-
-
-class Server:
-    def __init__(self, db: Path) -> None:
-        sock = socket.socket()
-        sock.bind(("127.0.0.1", 0))
-        self.port = sock.getsockname()[1]
-        sock.close()
-        config = uvicorn.Config(create_app(f"sqlite:///{db}"), host="127.0.0.1", port=self.port, log_level="warning")
-        self.server = uvicorn.Server(config)
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def __enter__(self) -> Server:
-        self.thread.start()
-        deadline = time.monotonic() + 20
-        while not self.server.started:
-            if time.monotonic() > deadline:
-                raise RuntimeError("server did not start")
-            time.sleep(0.05)
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.server.should_exit = True
-        self.thread.join(10)
 
 
 @pytest.fixture(scope="module")
@@ -96,6 +63,7 @@ def shot(page: Page, name: str) -> None:
 def first_run(page: Page, server: Server, pharmacy: str = "Pharmacie des Tilleuls") -> None:
     page.goto(server.url)
     expect(page).to_have_url(re.compile("/installation$"))
+    page.get_by_label("Code d'installation").fill(setup_code(server.db) or "")
     page.get_by_label("Identifiant").fill("marie")
     page.get_by_label("Mot de passe", exact=True).fill(PASSWORD)
     page.get_by_label("Confirmez le mot de passe").fill(PASSWORD)

@@ -92,8 +92,15 @@ def test_powershell_errors_map_to_statuses() -> None:
     ps = next(i for i in manifest()["observations"] if i["kind"] == "powershell")
     assert native._status_of(cim, native.Completed(native.EXIT_MISSING, "", "Invalid namespace")) is ObsStatus.missing
     assert native._status_of(ps, native.Completed(native.EXIT_MISSING, "", "x")) is ObsStatus.error
-    assert native._status_of(ps, native.Completed(1, "", "Accès refusé")) is ObsStatus.denied
+    # Classified by exit code and facts, never by the (translated) message.
+    assert native._status_of(ps, native.Completed(1, "", "Accès refusé")) is ObsStatus.error
+    assert native._status_of(ps, native.Completed(1, "", "Access is denied")) is ObsStatus.error
     assert native._status_of(ps, native.Completed(native.EXIT_DENIED, "", "")) is ObsStatus.denied
+    secpol = next(i for i in manifest()["observations"] if i["id"] == "accounts.security_policy")
+    for message in ("secedit : code de sortie 1", "Impossible de trouver le chemin", "Cannot find path"):
+        failed = native.Completed(1, "", message)
+        assert native._status_of(secpol, failed, privileged=False) is ObsStatus.denied
+        assert native._status_of(secpol, failed, privileged=True) is ObsStatus.error
     # The pipelines stay read-only, like collect.ps1 (the only removal is its own temporary export).
     text = " ".join(native.pipeline(i) for i in manifest()["observations"] if i["kind"] in ("cim", "powershell"))
     for verb in ("set-itemproperty", "new-itemproperty", "disable-", "enable-", "stop-service", "set-mppreference"):

@@ -9,7 +9,7 @@ from typing import Any
 from officine.answers import AcceptedException, Answers
 from officine.catalogue.loader import Messages
 from officine.catalogue.model import Catalogue, Measure, Severity, Verdict
-from officine.checks.base import COMBINED_RANK, CheckContext, CheckSpec, FactUnavailable, Outcome
+from officine.checks.base import COMBINED_RANK, CheckContext, CheckSpec, FactUnavailable, Finding, Outcome
 from officine.dates import day
 from officine.facts import Fact, FactStatus
 from officine.reference import Reference
@@ -39,9 +39,10 @@ class Evidence:
     collected_at: str | None = None
     reason: str | None = None
     values: dict[str, Any] = field(default_factory=dict)
+    item: str | None = None  # the item a finding is about (an account, a port, file:line...)
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        data = {
             "source": self.source,
             "verdict": self.verdict.value,
             "text": self.text,
@@ -51,6 +52,9 @@ class Evidence:
             "reason": self.reason,
             "values": self.values,
         }
+        if self.item is not None:
+            data["item"] = self.item
+        return data
 
 
 @dataclass
@@ -142,14 +146,39 @@ def _score(results: list[MeasureResult]) -> int | None:
     return round(100 * earned / total) if total else None
 
 
-def _unavailable(exc: FactUnavailable, messages: Messages) -> Outcome:
+def _unavailable(exc: FactUnavailable) -> Outcome:
     fact = exc.fact
     if fact is not None and fact.status is FactStatus.not_applicable:
         return Outcome(Verdict.not_applicable, "fact_not_applicable", {"detail": fact.detail or ""})
-    reason = fact.reason if fact is not None and fact.reason else "not_recorded"
-    why = messages.unknown_reasons.get(reason, reason)
+    cause = fact.reason if fact is not None and fact.reason else "not_recorded"
     detail = fact.detail if fact is not None and fact.detail else exc.name
-    return Outcome(Verdict.unknown, "fact_unknown", {"why": why, "detail": detail, "fact": exc.name})
+    return Outcome(Verdict.unknown, "fact_unknown", {"cause": cause, "detail": detail, "fact": exc.name})
+
+
+def _machine_evidence(
+    measure: Measure, outcome: Outcome, messages: Messages, snap: Snapshot | None = None
+) -> list[Evidence]:
+    """One evidence line per finding of a host's (or the site's) outcome."""
+    return [_finding_evidence(measure, f, messages, snap) for f in outcome.items()]
+
+
+def _finding_evidence(measure: Measure, found: Finding, messages: Messages, snap: Snapshot | None) -> Evidence:
+    values = found.values
+    if found.reason == "fact_unknown" and "why" not in values:
+        # Why a fact could not be observed is worded once, in messages.yaml.
+        cause = str(values.get("cause", "not_recorded"))
+        values = {**values, "why": messages.unknown_reasons.get(cause, cause)}
+    return Evidence(
+        "machine",
+        found.verdict,
+        messages.evidence(measure.id, found.reason, values),
+        host=snap.hostname if snap else None,
+        snapshot_id=snap.snapshot_id if snap else None,
+        collected_at=snap.collected_at.isoformat() if snap else None,
+        reason=found.reason,
+        values=values,
+        item=found.item,
+    )
 
 
 def _host_outcome(
@@ -158,7 +187,6 @@ def _host_outcome(
     snap: Snapshot,
     answers: Answers,
     reference: Reference,
-    messages: Messages,
     site_facts: dict[str, Fact],
 ) -> Outcome:
     if measure.verification == "question":
@@ -176,7 +204,7 @@ def _host_outcome(
     try:
         return spec.func(ctx)
     except FactUnavailable as exc:
-        outcome = _unavailable(exc, messages)
+        outcome = _unavailable(exc)
         return (
             ctx.with_answer(outcome)
             if measure.verification == "mixed" and outcome.verdict is Verdict.unknown
@@ -190,14 +218,13 @@ def _site_outcome(
     site_facts: dict[str, Fact],
     answers: Answers,
     reference: Reference,
-    messages: Messages,
 ) -> Outcome:
     """A measure judged once for the whole pharmacy (backups...), not per workstation."""
     ctx = CheckContext(measure, site_facts, answers.for_measure(measure.id), "site", datetime.min, reference)
     try:
         return spec.func(ctx)
     except FactUnavailable as exc:
-        return _unavailable(exc, messages)
+        return _unavailable(exc)
 
 
 def _system(snap: Snapshot) -> tuple[set[str], set[str] | None]:
@@ -272,17 +299,9 @@ def evaluate(
             judged: list[tuple[Snapshot, Verdict]] = []
             spec = checks.get(measure.id)
             if spec is not None and spec.scope == "site":
-                outcome = _site_outcome(measure, spec, site_facts or {}, answers, reference, messages)
+                outcome = _site_outcome(measure, spec, site_facts or {}, answers, reference)
                 verdict = outcome.verdict
-                evidence.append(
-                    Evidence(
-                        "machine",
-                        outcome.observed or verdict,
-                        messages.evidence(measure.id, outcome.reason, outcome.values),
-                        reason=outcome.reason,
-                        values=outcome.values,
-                    )
-                )
+                evidence += _machine_evidence(measure, outcome, messages)
             elif measure.verification == "question":
                 ctx = CheckContext(measure, {}, answers.for_measure(measure.id), "", datetime.min, reference)
                 verdict = ctx.answer_or_needs().verdict
@@ -308,23 +327,10 @@ def evaluate(
             else:
                 verdicts = []
                 for snap in snapshots:
-                    outcome = _host_outcome(
-                        measure, checks.get(measure.id), snap, answers, reference, messages, site_facts or {}
-                    )
+                    outcome = _host_outcome(measure, checks.get(measure.id), snap, answers, reference, site_facts or {})
                     verdicts.append(outcome.verdict)
                     judged.append((snap, outcome.verdict))
-                    evidence.append(
-                        Evidence(
-                            "machine",
-                            outcome.observed or outcome.verdict,
-                            messages.evidence(measure.id, outcome.reason, outcome.values),
-                            host=snap.hostname,
-                            snapshot_id=snap.snapshot_id,
-                            collected_at=snap.collected_at.isoformat(),
-                            reason=outcome.reason,
-                            values=outcome.values,
-                        )
-                    )
+                    evidence += _machine_evidence(measure, outcome, messages, snap)
                 verdict = max(verdicts, key=lambda v: COMBINED_RANK[v])
             evidence += _answer_evidence(measure, answers)
             exception = answers.exceptions.get(measure.id)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import date
 from functools import cache
@@ -19,6 +20,8 @@ class Release:
     support_end: date | None
     extended_end: date | None
     extended_kind: str | None
+    open_ended: bool = False  # still supported, with no announced end (macOS)
+    ended_before: bool = False  # out of support since some time before support_end
 
 
 @dataclass(frozen=True)
@@ -29,25 +32,43 @@ class Reference:
 
     def macos_release(self, version_id: str | None) -> Release | None:
         """macOS has no published end dates: a release is supported while Apple still ships its
-        security updates (the three latest majors), as recorded in the data."""
+        security updates (the three latest majors), as recorded in the data. Mac OS X and macOS 10.x
+        are all out of support: they are looked up by "10.N", an older one is out since before the
+        oldest 10.x listed."""
         if not version_id:
             return None
-        major = version_id.split(".")[0]
-        for entry in (self.raw.get("macos") or {}).get("releases", []):
-            if str(entry.get("version")) == major:
+        parts = version_id.split(".")
+        major = parts[0]
+        data = self.raw.get("macos") or {}
+        key = f"10.{parts[1]}" if major == "10" and len(parts) > 1 else major
+        for entry in data.get("releases", []):
+            if str(entry.get("version")) == key:
                 supported = bool(entry.get("security_updates"))
                 last = _date(entry.get("last_security_update"))
-                end = date.max if supported else (last or self.data_as_of)
-                return Release("macos", major, entry.get("name"), end, None, None)
+                end = None if supported else (last or self.data_as_of)
+                return Release("macos", key, entry.get("name"), end, None, None, open_ended=supported)
+        if major == "10" and len(parts) > 1 and parts[1].isdigit():
+            before = _date(data.get("older_10_before")) or self.data_as_of
+            return Release("macos", key, None, before, None, None, ended_before=True)
         return None
 
     def windows_release(self, info: dict[str, Any]) -> Release | None:
-        """The lifecycle entry for a Windows build, telling client from server and LTSC apart."""
+        """The lifecycle entry for a Windows build, telling client from server, LTSC and the
+        Semi-Annual Channel apart."""
         build = info.get("build")
         windows = self.raw.get("windows") or {}
         edition = str(info.get("edition_id") or "")
-        server = str(info.get("installation_type") or "").lower() == "server"
+        installation = str(info.get("installation_type") or "").lower()
+        server = bool(info.get("server")) or installation.startswith(("server", "nano"))
         if server:
+            product = str(info.get("product") or "")
+            # Semi-Annual Channel: EditionID ...ACor, or a product name without a year
+            # ("Windows Server Standard"); 18 months of support, then nothing.
+            if edition.endswith("ACor") or re.fullmatch(r"Windows Server (Standard|Datacenter)", product):
+                for entry in windows.get("server_sac", []):
+                    if entry.get("build") == build:
+                        return Release("windows", str(build), entry.get("product"), _date(entry.get("end")), None, None)
+                return None
             for entry in windows.get("server", []):
                 if entry.get("build") == build:
                     return Release(
@@ -68,7 +89,8 @@ class Reference:
             family = "enterprise_education"
         else:
             family = "home_pro"
-        for entry in windows.get("client", []):
+        entries = [*windows.get("client", []), *(windows.get("retired", []) if not ltsc else [])]
+        for entry in entries:
             if entry.get("build") != build or bool(entry.get("ltsc")) != ltsc:
                 continue
             editions = entry.get("editions") or {}

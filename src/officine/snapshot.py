@@ -11,6 +11,7 @@ import getpass
 import hashlib
 import json
 import os
+import re
 import socket
 import uuid
 from collections.abc import Callable
@@ -31,6 +32,11 @@ FORMAT = "officine-cyber/snapshot"
 SCHEMA_VERSION = 1
 SUPPORTED_VERSIONS = (1,)
 MAX_SNAPSHOT_BYTES = 256 * 1024 * 1024
+# A real snapshot holds a few thousand JSON values (its bulk is long command outputs). Millions of
+# tiny values ("[{},{},...]") would take 30 times their size once parsed: refused before parsing.
+MAX_JSON_VALUES = 200_000
+# A JSON string, or an unterminated one up to the end (so that no quote is scanned twice).
+_JSON_STRING = re.compile(rb'"(?:[^"\\]++|\\.?)*+(?:"|\Z)', re.DOTALL)
 
 
 @dataclass
@@ -95,12 +101,12 @@ def collect(host: LocalHost, progress: Callable[[str], None] | None = None, now:
     collected_at = (now or datetime.now(UTC)).replace(microsecond=0)
     start = datetime.now(UTC)
     identity = _identity(host)
-    facts = run_collectors(host, CollectContext(collected_at), progress)
+    uid = os.geteuid() if hasattr(os, "geteuid") else None
+    facts = run_collectors(host, CollectContext(collected_at, None if uid is None else uid == 0), progress)
     try:
         user = getpass.getuser()
     except (KeyError, OSError):
         user = None
-    uid = os.geteuid() if hasattr(os, "geteuid") else None
     return Snapshot(
         snapshot_id=str(uuid.uuid4()),
         platform=host.platform,
@@ -122,7 +128,9 @@ def collect(host: LocalHost, progress: Callable[[str], None] | None = None, now:
 def reanalyse(snapshot: Snapshot) -> Snapshot:
     """Re-derive facts from the recorded observations with today's parsers."""
     host = ReplayHost(snapshot.observations, snapshot.platform, live=snapshot.mode == "live")
-    facts = run_collectors(host, CollectContext(snapshot.collected_at))
+    privileged = snapshot.collector.get("privileged")
+    context = CollectContext(snapshot.collected_at, privileged if isinstance(privileged, bool) else None)
+    facts = run_collectors(host, context)
     return Snapshot(**{**snapshot.__dict__, "facts": facts})
 
 
@@ -145,6 +153,8 @@ def open_envelope(data: dict[str, Any], path: PurePath) -> Any:
         raise _fail(path, "enveloppe sans contenu lisible") from exc
     if hashlib.sha256(payload).hexdigest() != data.get("sha256"):
         raise _fail(path, "le contenu a été modifié ou abîmé depuis la collecte (empreinte fausse)")
+    if value_count_bound(payload) > MAX_JSON_VALUES:  # the payload is untrusted JSON too
+        raise _fail(path, "l'enveloppe contient bien trop d'éléments pour un instantané")
     try:
         body = json.loads(payload.decode("utf-8-sig"))
     except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
@@ -212,8 +222,36 @@ def load(path: Path) -> Snapshot:
     return loads(raw, path)
 
 
+STRUCTURAL = (b",", b"[", b"{")
+
+
+def value_count_bound(raw: bytes) -> int:
+    """At least the number of values and keys json.loads would build from `raw`, or from any
+    prefix it accepts; exact enough to tell a snapshot from junk (see `json_value_count`)."""
+    rough = sum(raw.count(c) for c in STRUCTURAL) + raw.count(b'"') + 1
+    if rough <= MAX_JSON_VALUES:
+        return rough  # strings included, and counted twice: already an upper bound
+    return json_value_count(raw, stop_above=MAX_JSON_VALUES)
+
+
+def json_value_count(raw: bytes, stop_above: int) -> int:
+    """Values and keys in `raw` (an upper bound): each one is a string, follows a comma or opens
+    a container; commas and brackets inside strings do not count. Counting stops once above
+    `stop_above`, so the time is bounded too, and nothing is copied."""
+    count, pos = 1, 0
+    for string in _JSON_STRING.finditer(raw):
+        start = string.start()
+        count += 1 + sum(raw.count(c, pos, start) for c in STRUCTURAL)
+        if count > stop_above:
+            return count
+        pos = string.end()
+    return count + sum(raw.count(c, pos) for c in STRUCTURAL)
+
+
 def loads(raw: bytes, path: PurePath) -> Snapshot:
     """A snapshot from bytes (a file, an upload); `path` only names it in messages."""
+    if value_count_bound(raw) > MAX_JSON_VALUES:
+        raise _fail(path, "il contient bien trop d'éléments pour un instantané")
     try:
         data = json.loads(raw.decode("utf-8-sig"))
     except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:

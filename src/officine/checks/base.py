@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -13,8 +13,23 @@ from officine.reference import Reference
 
 
 @dataclass(frozen=True)
+class Finding:
+    """One item observed (an account, a port, a firewall profile, a configuration line with its file
+    and line), its verdict, and the message code and values that explain it."""
+
+    verdict: Verdict
+    reason: str
+    values: dict[str, Any] = field(default_factory=dict)
+    item: str | None = None  # what the finding is about, stable enough to compare two audits
+
+
+@dataclass(frozen=True)
 class Outcome:
-    """A verdict with the message code that explains it and the observed values it quotes."""
+    """A verdict with the message code that explains it and the observed values it quotes.
+
+    A check that looks at several items gives one finding per item (`findings`): the measure's
+    verdict is the worst of them (see `worst`), and each finding becomes one evidence line. A check
+    with a single conclusion just gives the verdict, reason and values."""
 
     verdict: Verdict
     reason: str
@@ -22,6 +37,24 @@ class Outcome:
     # What the machine itself showed, when the verdict comes from elsewhere (an answer):
     # the evidence line then carries this, not a "conforme" it never observed.
     observed: Verdict | None = None
+    findings: tuple[Finding, ...] = ()
+
+    def items(self) -> tuple[Finding, ...]:
+        """What the evidence lists: every finding, or the single one this outcome is."""
+        return self.findings or (Finding(self.observed or self.verdict, self.reason, self.values),)
+
+
+def worst(findings: Sequence[Finding]) -> Outcome:
+    """The measure's outcome from one finding per item: the worst verdict decides, and the first of
+    the worst findings gives the headline reason (the others stay listed)."""
+    if not findings:
+        raise ValueError("worst() needs at least one finding")
+    head = max(findings, key=lambda f: COMBINED_RANK[f.verdict])  # max keeps the first of equals
+    return Outcome(head.verdict, head.reason, head.values, findings=tuple(findings))
+
+
+def finding(verdict: Verdict, reason: str, item: str | None = None, **values: Any) -> Finding:
+    return Finding(verdict, reason, values, item)
 
 
 class FactUnavailable(Exception):
@@ -63,9 +96,19 @@ class CheckContext:
         answered = self.answer()
         if answered is None:
             verdict = Verdict.unknown if machine.verdict is Verdict.unknown else Verdict.needs_answer
-            return Outcome(verdict, machine.reason, machine.values, observed=machine.verdict)
-        worst = max((machine.verdict, answered.verdict), key=lambda v: COMBINED_RANK[v])
-        return Outcome(worst, machine.reason, machine.values, observed=machine.verdict)
+            return replace(machine, verdict=verdict, observed=machine.verdict)
+        combined = max((machine.verdict, answered.verdict), key=lambda v: COMBINED_RANK[v])
+        return replace(machine, verdict=combined, observed=machine.verdict)
+
+    def unobserved(self, name: str, item: str | None = None) -> Finding:
+        """The finding of a fact that could not be observed, for checks that go on without it and
+        judge the other items (rendered like a check stopped by the missing fact)."""
+        fact = self.facts.get(name)
+        if fact is not None and fact.status is FactStatus.not_applicable:
+            return Finding(Verdict.not_applicable, "fact_not_applicable", {"detail": fact.detail or ""}, item)
+        cause = fact.reason if fact is not None and fact.reason else "not_recorded"
+        detail = fact.detail if fact is not None and fact.detail else name
+        return Finding(Verdict.unknown, "fact_unknown", {"cause": cause, "detail": detail, "fact": name}, item)
 
     def answer(self) -> Outcome | None:
         """The verdict given by the person's answers (the worst one), or None if unanswered."""

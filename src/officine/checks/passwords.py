@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from officine.checks.base import CheckContext, Outcome, check, fail, passed, unknown, warn
+from officine.catalogue.model import Verdict
+from officine.checks.base import CheckContext, Outcome, check, fail, finding, passed, unknown, warn, worst
 from officine.facts import FactStatus
 
 STRONG_LENGTH = 12  # CNIL 2022-100 case 1 example; MonAideCyber
@@ -26,14 +27,19 @@ def min_length(ctx: CheckContext) -> Outcome:
     return fail("too_short", length=value, module=length.get("module"))
 
 
-@check("MDP-02", reasons=("lockout_ok", "lockout_lax", "no_lockout"))
+@check("MDP-02", reasons=("lockout_ok", "lockout_ok_admin_unlock", "lockout_ok_no_delay", "lockout_lax", "no_lockout"))
 def lockout(ctx: CheckContext) -> Outcome:
     value = ctx.fact("password.lockout")
     if not value.get("enabled"):
         return fail("no_lockout")
     deny = value.get("deny")
     if isinstance(deny, int) and deny <= MAX_DENY:
-        return passed("lockout_ok", deny=deny, unlock_time_s=value.get("unlock_time_s"), module=value.get("module"))
+        unlock = value.get("unlock_time_s")
+        if isinstance(unlock, int):
+            return passed("lockout_ok", deny=deny, unlock_time_s=unlock, module=value.get("module"))
+        if value.get("unlock_by_admin"):
+            return passed("lockout_ok_admin_unlock", deny=deny, module=value.get("module"))
+        return passed("lockout_ok_no_delay", deny=deny, module=value.get("module"))
     return warn("lockout_lax", deny=deny, module=value.get("module"))
 
 
@@ -47,7 +53,7 @@ def no_empty_password(ctx: CheckContext) -> Outcome:
         )
     accounts = fact.value.get("accounts") or []
     if accounts:
-        return fail("empty_password", accounts=", ".join(accounts))
+        return worst([finding(Verdict.fail, "empty_password", a, accounts=a) for a in accounts])
     return ctx.with_answer(passed("no_empty_password", checked=fact.value.get("checked")))
 
 
@@ -67,7 +73,9 @@ def no_forced_expiry(ctx: CheckContext) -> Outcome:
     value = ctx.fact("password.max_age")
     days = int(value.get("days", NO_EXPIRY))
     if days <= 0 or days >= NO_EXPIRY:
-        return passed("no_expiry", days=days, setting=value.get("setting"))
+        # Quote the setting as written (MaximumPasswordAge = -1), not the number it stands for.
+        shown = value.get("raw") if value.get("raw") is not None else days
+        return passed("no_expiry", days=shown, setting=value.get("setting"))
     if days >= 365:
         return passed("long_expiry", days=days, setting=value.get("setting"))
     return warn("forced_expiry", days=days, setting=value.get("setting"))

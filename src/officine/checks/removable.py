@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from officine.checks.base import CheckContext, Outcome, check, fail, passed, warn
+from officine.catalogue.model import Verdict
+from officine.checks.base import CheckContext, Outcome, check, finding, passed, warn, worst
 from officine.facts import FactStatus
 
 
@@ -53,7 +54,9 @@ def personal_media(ctx: CheckContext) -> Outcome:
         approved = {_normalise(str(d)) for d in declared.value.get("devices") or []}
         foreign = [d for d in devices if not _approved(d, approved)]
         if foreign:
-            return fail("usb_unapproved", devices=_describe(foreign), count=len(foreign))
+            return worst(
+                [finding(Verdict.fail, "usb_unapproved", str(d.get("id")), devices=_describe([d])) for d in foreign]
+            )
         return ctx.with_answer(passed("usb_all_approved", count=len(devices), devices=_describe(devices)))
     # Storage allowed (or not observable): what people actually plug in decides.
     decided = ctx.answer_or_needs()
@@ -66,6 +69,8 @@ def personal_uses(ctx: CheckContext) -> Outcome:
     fact = ctx.optional("software.cloud_sync")
     clients = fact.value.get("clients", []) if fact is not None and fact.status is FactStatus.observed else []
     if clients:
-        return ctx.with_answer(warn("cloud_client", clients=", ".join(c["name"] for c in clients)))
+        return ctx.with_answer(
+            worst([finding(Verdict.warn, "cloud_client", c["name"], clients=c["name"]) for c in clients])
+        )
     decided = ctx.answer_or_needs()
     return Outcome(decided.verdict, "no_cloud_client", decided.values)

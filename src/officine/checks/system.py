@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
+from officine.catalogue.model import Verdict
 from officine.checks.base import (
+    COMBINED_RANK,
     CheckContext,
+    Finding,
     Outcome,
     check,
     fail,
+    finding,
     passed,
     unknown,
     warn,
+    worst,
 )
 from officine.facts import FactStatus
 
@@ -55,20 +60,37 @@ RISKY_PORTS: dict[tuple[str, int], str] = {
 RISKY_PORTS.update({("tcp", p): "VNC (prise de main)" for p in range(5900, 5911)})
 
 
+def french_date(value: date | None) -> str:
+    """A date as people read it in France (29/11/2026), never ISO in a sentence."""
+    return value.strftime("%d/%m/%Y") if value else "?"
+
+
+def _os_name(info: dict[str, Any], release_name: str | None) -> str:
+    """The product as people know it (Windows Server 2016, not "1607"), with what identifies it."""
+    if info.get("family") == "windows" and release_name:
+        ubr = f".{info['ubr']}" if info.get("ubr") is not None else ""
+        edition = info.get("edition_id") or "édition inconnue"
+        return f"{release_name} (build {info.get('build')}{ubr}, {edition})"
+    if info.get("family") == "macos" and release_name:
+        return f"{info.get('product') or 'macOS'} {release_name} {info.get('version_id')} ({info.get('build') or '?'})"
+    return str(info.get("pretty_name") or f"{info.get('id')} {info.get('version_id')}")
+
+
 @check(
     "MAJ-01",
     reasons=(
         "supported",
+        "supported_open",
         "supported_extended",
         "extended_subscription",
         "ending_soon",
         "end_of_life",
+        "end_of_life_before",
         "unknown_release",
     ),
 )
 def supported_os(ctx: CheckContext) -> Outcome:
     info = ctx.fact("os.info")
-    name = info.get("pretty_name") or f"{info.get('id')} {info.get('version_id')}"
     if info.get("family") == "windows":
         release = ctx.reference.windows_release(info)
     elif info.get("family") == "macos":
@@ -77,37 +99,46 @@ def supported_os(ctx: CheckContext) -> Outcome:
         release = ctx.reference.linux_release(info.get("id", ""), info.get("version_id"))
     else:
         release = None
-
+    data_as_of = french_date(ctx.reference.data_as_of)
     if release is None:
-        return unknown("unknown_release", os=name, data_as_of=ctx.reference.data_as_of.isoformat())
+        return unknown("unknown_release", os=_os_name(info, None), data_as_of=data_as_of)
     today = ctx.collected_at.date()
-    common: dict[str, Any] = {"os": name, "data_as_of": ctx.reference.data_as_of.isoformat()}
+    common: dict[str, Any] = {"os": _os_name(info, release.name), "data_as_of": data_as_of}
+    if release.open_ended:
+        return passed("supported_open", **common)
+    if release.ended_before:
+        return fail("end_of_life_before", since=french_date(release.support_end), **common)
     if release.support_end and today <= release.support_end:
         if release.support_end - today <= ENDING_SOON and not release.extended_end:
-            return warn("ending_soon", until=release.support_end.isoformat(), **common)
-        return passed("supported", until=release.support_end.isoformat(), **common)
+            return warn("ending_soon", until=french_date(release.support_end), **common)
+        return passed("supported", until=french_date(release.support_end), **common)
     if release.extended_end and today <= release.extended_end:
         kind = release.extended_kind or "support étendu"
         if "abonnement" in kind.lower() or "esm" in kind.lower():
-            return warn("extended_subscription", until=release.extended_end.isoformat(), kind=kind, **common)
+            return warn("extended_subscription", until=french_date(release.extended_end), kind=kind, **common)
         if release.extended_end - today <= ENDING_SOON:
-            return warn("ending_soon", until=release.extended_end.isoformat(), **common)
-        return passed("supported_extended", until=release.extended_end.isoformat(), kind=kind, **common)
-    end = release.extended_end or release.support_end
-    return fail("end_of_life", since=end.isoformat() if end else "?", **common)
+            return warn("ending_soon", until=french_date(release.extended_end), **common)
+        return passed("supported_extended", until=french_date(release.extended_end), kind=kind, **common)
+    # An unsupported system is a failure, whatever its age.
+    return fail("end_of_life", since=french_date(release.extended_end or release.support_end), **common)
 
 
 @check(
     "MAJ-02",
     reasons=(
-        "up_to_date_auto",
+        "automatic_on",
+        "automatic_off",
+        "up_to_date",
         "up_to_date_manual",
         "security_pending_auto",
         "security_pending",
         "lists_stale",
+        "lists_undated",
         "no_package_lists",
         "windows_recent",
         "windows_recent_manual",
+        "windows_never",
+        "windows_undated",
         "windows_late",
         "windows_stale",
         "macos_pending",
@@ -120,36 +151,59 @@ def patches(ctx: CheckContext) -> Outcome:
         return _windows_patches(ctx)
     if ctx.optional("updates.macos") is not None:
         return _macos_patches(ctx)
-    lists = ctx.fact("updates.lists_refreshed")
-    auto = ctx.fact("updates.automatic")
-    enabled = bool(auto.get("enabled"))
-    if not lists.get("index_files"):
-        return fail("no_package_lists")
-    refreshed = lists.get("refreshed_at")
-    age = (
-        ctx.collected_at - datetime.fromtimestamp(refreshed, ctx.collected_at.tzinfo)
-        if isinstance(refreshed, int | float)
-        else None
+    return worst(_linux_patches(ctx))
+
+
+def _automatic_settings(value: dict[str, Any]) -> str:
+    """What keeps automatic updates off, in the configuration's own words."""
+    if value.get("why"):
+        return str(value["why"])
+    settings = (
+        ("APT::Periodic::Unattended-Upgrade", value.get("unattended_upgrade")),
+        ("APT::Periodic::Update-Package-Lists", value.get("update_package_lists")),
+        ("apt-daily-upgrade.timer", value.get("timer")),
     )
-    if age is None or age > LISTS_STALE:
-        days = age.days if age is not None else "?"
-        return fail("lists_stale", days=days, automatic="oui" if enabled else "non")
-    pending = ctx.fact("updates.pending")
-    security, total = int(pending.get("security_count", 0)), int(pending.get("count", 0))
-    packages = ", ".join(pending.get("security_packages") or [])
-    if security:
-        if enabled and age <= LISTS_FRESH:
-            return warn("security_pending_auto", security=security, packages=packages, total=total)
-        return fail(
-            "security_pending",
-            security=security,
-            packages=packages,
-            total=total,
-            automatic="oui" if enabled else "non",
+    return ", ".join(f"{name} = {setting}" for name, setting in settings if setting is not None) or "?"
+
+
+def _linux_patches(ctx: CheckContext) -> list[Finding]:
+    """Three findings, each on its own: automatic updates, freshness of the package lists, pending
+    security updates. Automatic updates turned off is said even when the rest cannot be observed."""
+    findings: list[Finding] = []
+    auto = ctx.optional("updates.automatic")
+    enabled = None
+    if auto is None or auto.status is not FactStatus.observed:
+        findings.append(ctx.unobserved("updates.automatic", "automatic"))
+    else:
+        enabled = bool(auto.value.get("enabled"))
+        findings.append(
+            finding(Verdict.passed, "automatic_on", "automatic", mechanism=auto.value.get("mechanism"))
+            if enabled
+            else finding(Verdict.warn, "automatic_off", "automatic", mechanism=_automatic_settings(auto.value))
         )
-    if enabled:
-        return passed("up_to_date_auto", total=total, days=age.days)
-    return warn("up_to_date_manual", total=total, days=age.days)
+    lists = ctx.optional("updates.lists_refreshed")
+    if lists is None or lists.status is not FactStatus.observed:
+        return [*findings, ctx.unobserved("updates.lists_refreshed", "lists")]
+    if not lists.value.get("index_files"):
+        return [*findings, finding(Verdict.fail, "no_package_lists", "lists")]
+    refreshed = lists.value.get("refreshed_at")
+    if not isinstance(refreshed, int | float):
+        return [*findings, finding(Verdict.unknown, "lists_undated", "lists")]
+    age = ctx.collected_at - datetime.fromtimestamp(refreshed, ctx.collected_at.tzinfo)
+    if age > LISTS_STALE:
+        return [*findings, finding(Verdict.fail, "lists_stale", "lists", days=age.days)]
+    pending = ctx.optional("updates.pending")
+    if pending is None or pending.status is not FactStatus.observed:
+        return [*findings, ctx.unobserved("updates.pending", "pending")]
+    security, total = int(pending.value.get("security_count", 0)), int(pending.value.get("count", 0))
+    packages = ", ".join(pending.value.get("security_packages") or [])
+    if not security:
+        return [*findings, finding(Verdict.passed, "up_to_date", "pending", total=total, days=max(age.days, 0))]
+    if enabled and age <= LISTS_FRESH:
+        found = finding(Verdict.warn, "security_pending_auto", "pending", security=security, packages=packages)
+    else:
+        found = finding(Verdict.fail, "security_pending", "pending", security=security, packages=packages)
+    return [*findings, found]
 
 
 WINDOWS_MONTHLY = timedelta(days=35)  # Patch Tuesday every month, with a few days' grace
@@ -158,20 +212,25 @@ WINDOWS_LATE = timedelta(days=60)
 
 def _windows_patches(ctx: CheckContext) -> Outcome:
     value = ctx.fact("updates.windows")
-    last = datetime.fromisoformat(value["last_installed"]).replace(tzinfo=ctx.collected_at.tzinfo)
-    age = ctx.collected_at - last
     automatic = value.get("automatic")
-    values = {
-        "last": value["last_installed"],
-        "days": max(age.days, 0),
-        "automatic": {True: "oui", False: "non"}.get(automatic, "inconnu"),
-    }
+    policy = value.get("policy") or ""
+    level = value.get("patch_level") or "?"
+    shown = {True: "oui", False: f"non ({policy})" if policy else "non"}.get(automatic, "inconnu")
+    if not value.get("count"):
+        # An empty list is an answer: this system never installed an update.
+        return fail("windows_never", level=level, automatic=shown)
+    if not value.get("last_installed"):
+        return unknown("windows_undated", count=value["count"], level=level)
+    installed = datetime.fromisoformat(value["last_installed"])
+    last = installed.replace(tzinfo=ctx.collected_at.tzinfo)
+    age = ctx.collected_at - last
+    values = {"last": french_date(installed.date()), "days": max(age.days, 0), "automatic": shown, "level": level}
     if age > WINDOWS_LATE:
         return fail("windows_stale", **values)
     if age > WINDOWS_MONTHLY:
         return warn("windows_late", **values)
     if automatic is False:
-        return warn("windows_recent_manual", **values)
+        return warn("windows_recent_manual", policy=policy, **values)
     return passed("windows_recent", **values)
 
 
@@ -199,6 +258,8 @@ def _iso(value: Any) -> datetime | None:
 
 def _judge_antivirus(ctx: CheckContext, product: dict[str, Any]) -> Outcome:
     name = product.get("name")
+    if product.get("assessments") is False:
+        return fail("gatekeeper_off", product=name)
     if product.get("running") is False:
         return fail("not_running", product=name)
     built = _iso(product.get("signatures_built_at"))
@@ -213,7 +274,8 @@ def _judge_antivirus(ctx: CheckContext, product: dict[str, Any]) -> Outcome:
     if age > SIGNATURES_MAX:
         return fail("signatures_old", product=name, days=days)
     if product.get("realtime") is False:
-        return warn("no_realtime", product=name, days=days)
+        # The measure requires real-time protection: on-demand scans alone let threats run.
+        return fail("no_realtime", product=name, days=days)
     if age > SIGNATURES_GOOD:
         return warn("signatures_aging", product=name, days=days)
     if product.get("realtime") is None or product.get("running") is None:
@@ -232,6 +294,8 @@ def _judge_antivirus(ctx: CheckContext, product: dict[str, Any]) -> Outcome:
         "signatures_aging",
         "state_unverified",
         "active_up_to_date",
+        "standby",
+        "gatekeeper_off",
     ),
 )
 def antivirus(ctx: CheckContext) -> Outcome:
@@ -239,23 +303,62 @@ def antivirus(ctx: CheckContext) -> Outcome:
     products = value.get("products") or []
     if not products:
         return fail("no_antivirus")
-    outcomes = [_judge_antivirus(ctx, p) for p in products]
+    judged = [(str(p.get("name")), _judge_antivirus(ctx, p)) for p in products]
     order = [
         "active_up_to_date",
         "signatures_aging",
-        "no_realtime",
         "state_unverified",
         "signatures_unknown",
+        "no_realtime",
         "signatures_old",
         "not_running",
+        "gatekeeper_off",
     ]
-    return min(outcomes, key=lambda o: order.index(o.reason))  # the best-protected product counts
+    # One real-time engine is enough (a second one is put in retreat by design, as Windows does with
+    # Defender beside another antivirus): the best-protected product decides the measure, and every
+    # product is listed.
+    best_name, best = min(judged, key=lambda j: order.index(j[1].reason))
+    protects = best.verdict in (Verdict.passed, Verdict.warn)
+    findings = [
+        finding(Verdict.not_applicable, "standby", name, product=name, active=best_name)
+        if protects and name != best_name and COMBINED_RANK[o.verdict] > COMBINED_RANK[best.verdict]
+        else Finding(o.verdict, o.reason, o.values, name)
+        for name, o in judged
+    ]
+    return Outcome(best.verdict, best.reason, best.values, findings=tuple(findings))
 
 
-@check("POS-02", reasons=("inbound_blocked", "inbound_open", "no_firewall"))
+# Windows Defender Firewall profiles, as people see them in Windows' settings.
+PROFILE_NAMES = {"Domain": "domaine", "Private": "privé", "Public": "public"}
+
+
+@check(
+    "POS-02",
+    reasons=("inbound_blocked", "inbound_open", "no_firewall", "profile_blocks", "profile_open", "profile_off"),
+)
 def firewall(ctx: CheckContext) -> Outcome:
     value = ctx.fact("firewall.state")
     where = "réglage enregistré" if value.get("source") == "configuration" else "règles actives"
+    profiles = value.get("profiles") or {}
+    if profiles:
+        # One finding per profile: the network a PC is on picks the profile that applies.
+        findings = []
+        for name, profile in profiles.items():
+            label = PROFILE_NAMES.get(name, name)
+            if profile.get("enabled") is not True:
+                findings.append(finding(Verdict.fail, "profile_off", name, profile=label, engine=value.get("engine")))
+            elif profile.get("blocks"):
+                findings.append(
+                    finding(Verdict.passed, "profile_blocks", name, profile=label, engine=value.get("engine"))
+                )
+            else:
+                inbound = profile.get("default_inbound") or "?"
+                findings.append(
+                    finding(
+                        Verdict.fail, "profile_open", name, profile=label, engine=value.get("engine"), inbound=inbound
+                    )
+                )
+        return worst(findings)
     if not value.get("active"):
         return fail("no_firewall", engine=value.get("engine"), where=where)
     if value.get("default_inbound") == "drop":
@@ -263,26 +366,48 @@ def firewall(ctx: CheckContext) -> Outcome:
     return fail("inbound_open", engine=value.get("engine"), where=where)
 
 
-@check("POS-03", reasons=("encrypted", "not_encrypted"))
+@check("POS-03", reasons=("encrypted", "not_encrypted", "encryption_suspended", "encryption_in_progress", "no_volume"))
 def disk_encryption(ctx: CheckContext) -> Outcome:
     volumes = ctx.fact("disk.encryption").get("volumes") or []
-    clear = [v for v in volumes if not v.get("encrypted")]
-    if clear:
-        return fail("not_encrypted", volumes=", ".join(f"{v['mount']} ({v.get('device')})" for v in clear))
-    return passed("encrypted", volumes=", ".join(f"{v['mount']} ({v.get('scheme')})" for v in volumes))
+    if not volumes:
+        return unknown("no_volume")
+    return worst([_volume_finding(v) for v in volumes])
+
+
+def _volume_finding(volume: dict[str, Any]) -> Finding:
+    mount, state = volume["mount"], volume.get("state")
+    if volume.get("encrypted") and state != "in_progress":
+        return finding(Verdict.passed, "encrypted", mount, volumes=f"{mount} ({volume.get('scheme')})")
+    described = f"{mount} ({volume.get('device')}, {volume.get('scheme')})"
+    if state == "suspended":
+        # The data is encrypted but its key is stored in clear on the disk: a thief reads everything.
+        return finding(Verdict.fail, "encryption_suspended", mount, volumes=described)
+    if state == "in_progress":
+        # Nothing is protected until the conversion is done.
+        return finding(Verdict.warn, "encryption_in_progress", mount, volumes=described)
+    return finding(Verdict.fail, "not_encrypted", mount, volumes=f"{mount} ({volume.get('device')})")
 
 
 @check("POS-04", reasons=("autorun_off", "autorun_prompt", "users_undetermined"))
 def autorun(ctx: CheckContext) -> Outcome:
     value = ctx.fact("removable.autorun")
     sessions = value.get("sessions") or []
+    # With user accounts to look at, theirs are what sessions get; otherwise the system-wide value.
     users = [s for s in sessions if s.get("user")] or sessions
-    allowed = [s.get("user") or "réglage du système" for s in users if s.get("autorun_never") is not True]
-    if allowed:
-        return warn("autorun_prompt", sessions=", ".join(allowed))
-    if value.get("undetermined"):
-        return unknown("users_undetermined", users=", ".join(u["user"] for u in value["undetermined"]))
-    return passed("autorun_off")
+    findings = []
+    for session in users:
+        who = session.get("user") or "réglage du système"
+        if session.get("autorun_never") is True:
+            findings.append(finding(Verdict.passed, "autorun_off", who, sessions=who))
+        else:
+            findings.append(finding(Verdict.warn, "autorun_prompt", who, sessions=who))
+    findings += [
+        finding(Verdict.unknown, "users_undetermined", u["user"], users=u["user"])
+        for u in value.get("undetermined") or []
+    ]
+    if not findings:
+        return unknown("users_undetermined", users="aucune session")
+    return worst(findings)
 
 
 @check(
@@ -290,6 +415,7 @@ def autorun(ctx: CheckContext) -> Outcome:
     reasons=(
         "risky_filtered",
         "smb1_enabled",
+        "smb1_unknown",
         "rdp_without_nla",
         "risky_exposed",
         "remote_tool_running",
@@ -299,62 +425,106 @@ def autorun(ctx: CheckContext) -> Outcome:
     ),
 )
 def exposed_services(ctx: CheckContext) -> Outcome:
+    findings: list[Finding] = []
     remote = ctx.optional("network.remote_access")
     if remote is not None and remote.status is FactStatus.observed:
         if remote.value.get("smb1_server"):
-            return fail("smb1_enabled")
+            findings.append(finding(Verdict.fail, "smb1_enabled", "SMBv1", how=remote.value.get("smb1_source") or "?"))
+        elif remote.value.get("smb1_server") is None and "smb1_server" in remote.value:
+            findings.append(finding(Verdict.unknown, "smb1_unknown", "SMBv1"))
         if remote.value.get("rdp_enabled") and remote.value.get("rdp_nla") is False:
-            return fail("rdp_without_nla")
-    listeners = ctx.fact("network.listeners")
-    exposed = [s for s in listeners.get("sockets") or [] if s.get("exposed")]
-    risky = [s for s in exposed if (s["proto"], s["port"]) in RISKY_PORTS]
+            findings.append(finding(Verdict.fail, "rdp_without_nla", "RDP"))
+    listeners = ctx.optional("network.listeners")
+    if listeners is None or listeners.status is not FactStatus.observed:
+        findings.append(ctx.unobserved("network.listeners"))
+        exposed = []
+    else:
+        exposed = [s for s in listeners.value.get("sockets") or [] if s.get("exposed")]
+    firewall = ctx.optional("firewall.state")
+    # Listening, but the firewall refuses inbound connections unless a rule opens them.
+    filtered = (
+        firewall is not None
+        and firewall.status is FactStatus.observed
+        and bool(firewall.value.get("active"))
+        and firewall.value.get("default_inbound") == "drop"
+    )
+    for s in exposed:
+        where = f"{s['port']}/{s['proto']} sur {s['address']}"
+        if (s["proto"], s["port"]) in RISKY_PORTS:
+            service = f"{RISKY_PORTS[(s['proto'], s['port'])]} {where}"
+            verdict, reason = (Verdict.warn, "risky_filtered") if filtered else (Verdict.fail, "risky_exposed")
+        else:
+            service = f"{s.get('process') or 'service'} {where}"
+            verdict, reason = Verdict.warn, "exposed_services"
+        findings.append(finding(verdict, reason, where, services=service))
+    tools = ctx.optional("software.remote_control")
+    for tool in tools.value.get("tools", []) if tools and tools.status is FactStatus.observed else []:
+        if tool.get("running"):
+            findings.append(finding(Verdict.warn, "remote_tool_running", tool["name"], tools=tool["name"]))
+        else:
+            findings.append(finding(Verdict.passed, "remote_tool_installed", tool["name"], tools=tool["name"]))
+    outcome = worst(findings or [finding(Verdict.passed, "nothing_exposed")])
+    # A failure stands whatever the answer; otherwise the person's answer about the rules counts too.
+    return outcome if outcome.verdict is Verdict.fail else ctx.with_answer(outcome)
 
-    def describe(rows: list[dict[str, Any]]) -> str:
-        return ", ".join(
-            f"{RISKY_PORTS.get((s['proto'], s['port']), s.get('process') or 'service')} "
-            f"{s['port']}/{s['proto']} sur {s['address']}"
-            for s in rows
-        )
 
-    if risky:
-        firewall = ctx.optional("firewall.state")
-        filtered = (
-            firewall is not None
-            and firewall.status is FactStatus.observed
-            and bool(firewall.value.get("active"))
-            and firewall.value.get("default_inbound") == "drop"
-        )
-        if filtered:  # listening, but the firewall refuses inbound connections unless a rule opens them
-            return ctx.with_answer(warn("risky_filtered", services=describe(risky)))
-        return fail("risky_exposed", services=describe(risky))
-    remote = ctx.optional("software.remote_control")
-    tools = remote.value.get("tools", []) if remote and remote.status is FactStatus.observed else []
-    running = [t["name"] for t in tools if t.get("running")]
-    if running:
-        return ctx.with_answer(warn("remote_tool_running", tools=", ".join(running)))
-    if exposed:
-        return ctx.with_answer(warn("exposed_services", services=describe(exposed)))
-    if tools:
-        return ctx.with_answer(passed("remote_tool_installed", tools=", ".join(t["name"] for t in tools)))
-    return ctx.with_answer(passed("nothing_exposed"))
-
-
-@check("POS-06", reasons=("keys_only", "password_auth", "root_password", "empty_passwords_allowed"))
+@check(
+    "POS-06",
+    reasons=("keys_only", "password_auth", "kbd_interactive_auth", "root_password", "empty_passwords_allowed"),
+)
 def ssh_hardening(ctx: CheckContext) -> Outcome:
     value = ctx.fact("ssh.server")
-    source = "configuration effective" if value.get("source") == "effective" else "fichiers de configuration"
+    effective = value.get("source") == "effective"
+    source = "configuration effective" if effective else "fichiers de configuration"
+    origins = value.get("origins") or {}
+
+    def at(key: str) -> str:
+        """Where the value was set: file and line, or sshd's own default."""
+        return str(origins.get(key) or ("sshd -T" if effective else "valeur par défaut d'OpenSSH"))
+
     root = value.get("permitrootlogin", "")
-    interactive_auth = value.get("passwordauthentication", "")
+    password = value.get("passwordauthentication", "") == "yes"
+    keyboard = value.get("kbdinteractiveauthentication", "") == "yes"
+    findings = []
     if value.get("permitemptypasswords") == "yes":
-        return fail("empty_passwords_allowed", source=source)
-    if root == "yes" and interactive_auth == "yes":
-        return fail("root_password", source=source)
-    if interactive_auth == "yes" or value.get("kbdinteractiveauthentication") == "yes":
-        return warn("password_auth", source=source, root=root)
-    return passed("keys_only", source=source, root=root)
+        findings.append(
+            finding(
+                Verdict.fail,
+                "empty_passwords_allowed",
+                at("permitemptypasswords"),
+                source=source,
+                where=at("permitemptypasswords"),
+            )
+        )
+    if root == "yes" and (password or keyboard):
+        findings.append(
+            finding(Verdict.fail, "root_password", at("permitrootlogin"), source=source, where=at("permitrootlogin"))
+        )
+    if password:
+        where = at("passwordauthentication")
+        findings.append(finding(Verdict.warn, "password_auth", where, source=source, root=root, where=where))
+    if keyboard:
+        where = at("kbdinteractiveauthentication")
+        findings.append(finding(Verdict.warn, "kbd_interactive_auth", where, source=source, root=root, where=where))
+    return worst(findings or [finding(Verdict.passed, "keys_only", source=source, root=root)])
 
 
-@check("POS-07", reasons=("synchronized", "sync_daemon", "not_synchronized", "no_sync"))
+UNSYNCED_GRACE = timedelta(days=1)
+
+
+def _uptime(ctx: CheckContext, value: dict[str, Any]) -> timedelta | None:
+    booted = _iso(value.get("booted_at"))
+    if booted is None:
+        return None
+    if booted.tzinfo is None:
+        booted = booted.replace(tzinfo=ctx.collected_at.tzinfo)
+    return ctx.collected_at - booted
+
+
+@check(
+    "POS-07",
+    reasons=("synchronized", "sync_daemon", "not_synchronized", "never_synchronized", "service_stopped", "no_sync"),
+)
 def time_sync(ctx: CheckContext) -> Outcome:
     value = ctx.fact("time.sync")
     if value.get("synchronized") is True:
@@ -362,5 +532,11 @@ def time_sync(ctx: CheckContext) -> Outcome:
     if value.get("synchronized") is None and value.get("daemons"):
         return passed("sync_daemon", daemons=", ".join(value["daemons"]))
     if value.get("ntp_enabled"):
-        return warn("not_synchronized")
+        if value.get("synchronized") is None and value.get("service_running") is False:
+            return warn("service_stopped", source=value.get("source"))
+        uptime = _uptime(ctx, value)
+        if value.get("synchronized") is False and uptime is not None and uptime > UNSYNCED_GRACE:
+            # Up for more than a day and still never synchronised: it will not fix itself.
+            return fail("never_synchronized", source=value.get("source"), days=uptime.days)
+        return warn("not_synchronized", source=value.get("source"))
     return fail("no_sync")

@@ -2,16 +2,24 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from officine.checks.base import CheckContext, Outcome, check, fail, passed, unknown, warn
 from officine.facts import FactStatus
 
 MIN_KEY_LENGTH = 20  # MonAideCyber, ANSSI WiFi note
+HIDDEN_SSID = "nom masqué par le système"
+
+
+def _ssid(value: dict[str, Any]) -> str:
+    """The network's name; macOS hides it ("<redacted>") from programs without location access."""
+    return str(value.get("ssid") or HIDDEN_SSID)
 
 
 @check("WIFI-01", reasons=("wpa3", "wpa2", "enterprise", "open", "wep", "tkip", "owe", "negotiation_unknown"))
 def wifi_security(ctx: CheckContext) -> Outcome:
     value = ctx.fact("wifi.connection")
-    ssid = value.get("ssid")
+    ssid = _ssid(value)
     key_mgmt = (value.get("key_mgmt") or "none").lower()
     rsn = (value.get("rsn_flags") or "").lower()
     wpa = (value.get("wpa_flags") or "").lower()
@@ -56,7 +64,7 @@ def wifi_key(ctx: CheckContext) -> Outcome:
     if fact is None and conn is not None and conn.status is FactStatus.observed:
         # Connected, but this system's collector does not read the key length: the answer decides.
         decided = ctx.answer_or_needs()
-        return Outcome(decided.verdict, "key_not_read", {**decided.values, "ssid": conn.value.get("ssid")})
+        return Outcome(decided.verdict, "key_not_read", {**decided.values, "ssid": _ssid(conn.value)})
     if fact is None and conn is not None and conn.status is FactStatus.unknown:
         return ctx.with_answer(unknown("key_unknown", detail=conn.detail or "WiFi non observé"))
     if fact is None or fact.status is FactStatus.not_applicable:

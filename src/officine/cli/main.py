@@ -26,12 +26,16 @@ app = typer.Typer(
 )
 from officine.cli.backup import app as backup_app  # noqa: E402
 from officine.cli.incident import app as incident_app  # noqa: E402
-from officine.cli.web import demo, serve  # noqa: E402
+from officine.cli.web import demo, list_accounts, reset_password, serve, setup_code, unlock  # noqa: E402
 
 app.add_typer(backup_app, name="backup")
 app.add_typer(incident_app, name="incident")
 app.command()(serve)
 app.command()(demo)
+app.command("setup-code")(setup_code)
+app.command()(unlock)
+app.command("reset-password")(reset_password)
+app.command("accounts")(list_accounts)
 out = Console(highlight=False)
 err = Console(stderr=True, highlight=False)
 

@@ -16,9 +16,11 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class CollectContext:
-    """What a collector may know besides the host: the time of collection."""
+    """What a collector may know besides the host: the time of collection, and whether the collection
+    ran with administrator rights (None: not said), which tells a refusal from a failure."""
 
     now: datetime
+    privileged: bool | None = None
 
 
 CollectorFunc = Callable[[Host, CollectContext], dict[str, Fact]]

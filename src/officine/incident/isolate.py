@@ -13,7 +13,7 @@ import json
 import os
 import shutil
 import subprocess
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -75,10 +75,18 @@ class IsolationResult:
     interfaces: list[str]
     firewall: bool
     networkmanager: bool
+    # When the machine was already isolated: what had come undone and was put back.
+    repaired: list[str] = field(default_factory=list)
 
     def describe(self) -> str:
-        if self.already:
+        if self.already and not self.repaired:
             return "Le poste était déjà isolé : rien n'a été changé."
+        if self.already:
+            return (
+                "Le poste était déjà isolé, mais une partie de l'isolement avait disparu : "
+                + " ; ".join(self.repaired)
+                + ". L'état du réseau d'avant le premier isolement est gardé pour « reconnect »."
+            )
         parts = []
         if self.interfaces:
             parts.append("interfaces coupées : " + ", ".join(self.interfaces))
@@ -89,20 +97,68 @@ class IsolationResult:
         return "Poste isolé (" + " ; ".join(parts) + "). Il reste allumé : n'y touchez plus."
 
 
-def isolate(state_file: Path) -> IsolationResult:
+@dataclass
+class Reconnection:
+    restored: list[str]  # what is verified back as it was
+    failed: list[str]  # what is still not as it was (French, one item each)
+
+    @property
+    def complete(self) -> bool:
+        return not self.failed
+
+
+def _require_tools() -> None:
     if os.geteuid() != 0:
         raise IsolationError(
-            "Couper le réseau demande les droits administrateur : relancez avec sudo. "
+            "Couper ou rétablir le réseau demande les droits administrateur : relancez avec sudo. "
             "En attendant, débranchez le câble réseau et coupez le WiFi à la main."
         )
     for tool in ("ip", "nft"):
         if shutil.which(tool) is None:
             raise IsolationError(f"L'outil « {tool} » manque : débranchez le câble réseau à la main.")
-    if state_file.exists() and _table_present():
-        return IsolationResult(True, [], False, False)
+
+
+def _lay_firewall() -> bool:
+    proc = subprocess.run(["nft", "-f", "-"], input=NFT_RULES, capture_output=True, text=True, check=False)
+    return proc.returncode == 0
+
+
+def _load_prior(state_file: Path) -> dict[str, Any]:
+    try:
+        prior = json.loads(state_file.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        raise IsolationError(
+            f"L'état du réseau d'avant l'isolement ({state_file}) est illisible : {exc}. Rien n'a été changé ; "
+            "rallumez les interfaces à la main (« ip link set dev NOM up ») ou appelez votre prestataire."
+        ) from exc
+    if not isinstance(prior, dict) or not isinstance(prior.get("up", []), list):
+        raise IsolationError(f"L'état du réseau d'avant l'isolement ({state_file}) n'a pas la forme attendue.")
+    return prior
+
+
+def isolate(state_file: Path) -> IsolationResult:
+    """Isolate, saving first what was up. An isolation that was never undone by a successful
+    `reconnect` keeps its saved state: isolating again only puts back what had come undone (a
+    firewall reload removes the table, a cable or DHCP brings an interface up), so the way back
+    to the network is never replaced by "nothing was up"."""
+    _require_tools()
+    if state_file.exists():
+        prior = _load_prior(state_file)
+        repaired = []
+        if not _table_present():
+            if _lay_firewall():
+                repaired.append("pare-feu de blocage reposé")
+            else:
+                repaired.append("le pare-feu de blocage n'a pas pu être reposé")
+        for name in _up_interfaces():
+            _run(["ip", "link", "set", "dev", name, "down"], check=False)
+            repaired.append(f"interface {name} recoupée")
+        if _nm_networking() == "enabled" and _run(["nmcli", "networking", "off"], check=False).returncode == 0:
+            repaired.append("réseau de NetworkManager redésactivé")
+        return IsolationResult(True, [str(n) for n in prior.get("up", [])], False, False, repaired)
     up = _up_interfaces()
     networking = _nm_networking()
-    prior: dict[str, Any] = {
+    prior = {
         "at": datetime.now(UTC).isoformat(timespec="seconds"),
         "up": up,
         "networkmanager": networking,
@@ -113,29 +169,51 @@ def isolate(state_file: Path) -> IsolationResult:
     tmp.write_text(json.dumps(prior, indent=1), encoding="utf-8")
     os.replace(tmp, state_file)  # saved before anything changes, so reconnect always knows the way back
     # The firewall first: it blocks at once, whatever the interfaces do next.
-    proc = subprocess.run(["nft", "-f", "-"], input=NFT_RULES, capture_output=True, text=True, check=False)
-    firewall = proc.returncode == 0
+    firewall = _lay_firewall()
     nm = networking == "enabled" and _run(["nmcli", "networking", "off"], check=False).returncode == 0
     for name in up:
         _run(["ip", "link", "set", "dev", name, "down"], check=False)
     return IsolationResult(False, up, firewall, nm)
 
 
-def reconnect(state_file: Path) -> list[str]:
+def reconnect(state_file: Path) -> Reconnection:
+    """Undo the isolation, then check it: every interface that was up is up again, the blocking
+    table is gone, NetworkManager is on again if it was. The saved state is set aside only when
+    everything is back; otherwise it stays for another try."""
+    _require_tools()
     if not state_file.exists():
         if _table_present():
             _run(["nft", "delete", "table", "inet", TABLE])
-            return ["pare-feu de blocage retiré"]
+            if _table_present():
+                return Reconnection([], ["le pare-feu de blocage n'a pas pu être retiré"])
+            return Reconnection(["pare-feu de blocage retiré"], [])
         raise IsolationError("Ce poste n'a pas été isolé par officine-cyber : rien à rétablir.")
-    prior = json.loads(state_file.read_text(encoding="utf-8"))
-    done = []
-    for name in prior.get("up", []):
-        if _run(["ip", "link", "set", "dev", name, "up"], check=False).returncode == 0:
-            done.append(f"interface {name} rallumée")
-    if prior.get("networkmanager") == "enabled" and _run(["nmcli", "networking", "on"], check=False).returncode == 0:
-        done.append("réseau de NetworkManager réactivé")
+    prior = _load_prior(state_file)
+    wanted = [str(n) for n in prior.get("up", [])]
+    if prior.get("networkmanager") == "enabled":
+        _run(["nmcli", "networking", "on"], check=False)
+    for name in wanted:
+        _run(["ip", "link", "set", "dev", name, "up"], check=False)
     if _table_present():
-        _run(["nft", "delete", "table", "inet", TABLE])
-        done.append("pare-feu de blocage retiré")
-    state_file.rename(state_file.with_name(f"{state_file.stem}.{datetime.now(UTC):%Y%m%dT%H%M%S}.restored.json"))
-    return done
+        _run(["nft", "delete", "table", "inet", TABLE], check=False)
+    restored, failed = [], []
+    up_now = set(_up_interfaces())
+    for name in wanted:
+        if name in up_now:
+            restored.append(f"interface {name} rallumée")
+        elif name not in {link.get("ifname") for link in _links()}:
+            failed.append(f"interface {name} introuvable (retirée ou renommée) : elle reste coupée")
+        else:
+            failed.append(f"interface {name} toujours coupée")
+    if prior.get("networkmanager") == "enabled":
+        if _nm_networking() == "enabled":
+            restored.append("réseau de NetworkManager réactivé")
+        else:
+            failed.append("réseau de NetworkManager toujours désactivé")
+    if _table_present():
+        failed.append("le pare-feu de blocage est toujours en place")
+    else:
+        restored.append("pare-feu de blocage retiré")
+    if not failed:
+        state_file.rename(state_file.with_name(f"{state_file.stem}.{datetime.now(UTC):%Y%m%dT%H%M%S}.restored.json"))
+    return Reconnection(restored, failed)

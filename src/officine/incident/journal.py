@@ -1,124 +1,162 @@
-"""A tamper-evident journal: JSON Lines, each entry chained to the previous one by SHA-256.
+"""A tamper-evident journal: JSON Lines chained by SHA-256 (`chain`), its head anchored in the
+database (`anchor`), judged by `verification`.
 
-Editing, deleting or reordering an entry breaks the chain at that entry, and `verify` says
-which. A process killed mid-write leaves an incomplete last line: it is never taken for a
-valid entry, and the next append sets it aside in a `.partial` file (nothing is lost).
-The chain proves integrity against edits, not against someone who rewrites the whole file
-and recomputes every hash: the last hash is also printed in reports, as an external anchor.
+Public API (what the CLI, the PDF and the dashboard use):
+
+- `Journal(path, key, anchor)`: `key` names the journal in the anchor ("incident:<id>",
+  "registre-violations"); without a key or an anchor only the chain protects it.
+- `Journal.append(actor, action, details)` → `Appended` (the entry, whether it was anchored,
+  French warnings to show). Raises `JournalWriteError` (French) when the file cannot be written:
+  nothing is added then.
+- `Journal.writing()`: a lock held while reading and appending, for a caller whose new entry
+  depends on the entries already there (the breach register numbers its breaches).
+- `Journal.entries()` (raw dicts) / `Journal.timeline()` (`Entry`, typed, never fails on a strange
+  entry) and `Journal.verify(opening)` → `Verification`.
+
+Writing: appends are serialised by an exclusive lock on the file (two processes, one after the
+other). Each entry is announced to the anchor, written and synced, then confirmed. A line left
+incomplete by a crash is never removed: the next append ends it with a newline and records,
+inside the chain, its line number and SHA-256, so that it stays visible to `verify` forever
+and its removal is detected. A write that fails (full disk) is undone byte for byte and said.
 """
 
 from __future__ import annotations
 
+import errno
+import fcntl
 import hashlib
-import json
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-GENESIS = "0" * 64
+from officine.errors import UserError
+from officine.incident.anchor import ABANDONED, ANNOUNCED, WRITTEN, Anchor, AnchorRow, AnchorUnavailable
+from officine.incident.chain import (
+    GENESIS,
+    INTERRUPTED,
+    SYSTEM_ACTOR,
+    Entry,
+    encode,
+    entry_hash,
+    parse,
+    split,
+)
+from officine.incident.verification import Problem, Verification, verify
+
+__all__ = [
+    "GENESIS",
+    "Appended",
+    "Entry",
+    "Journal",
+    "JournalWriteError",
+    "Problem",
+    "Verification",
+    "entry_hash",
+    "verify",
+]
+
+WHY = {
+    errno.ENOSPC: "le disque est plein",
+    errno.EDQUOT: "le quota de disque est atteint",
+    errno.EROFS: "le disque est en lecture seule",
+    errno.EACCES: "accès refusé",
+    errno.EPERM: "accès refusé",
+}
 
 
-def entry_hash(entry: dict[str, Any]) -> str:
-    body = {k: v for k, v in entry.items() if k != "hash"}
-    canonical = json.dumps(body, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
-    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+class JournalWriteError(UserError):
+    pass
+
+
+def _write_error(path: Path, exc: OSError) -> JournalWriteError:
+    why = WHY.get(exc.errno or 0, exc.strerror or str(exc))
+    return JournalWriteError(
+        f"Le journal {path} n'a pas pu être écrit : {why}. Rien n'y a été ajouté. Notez cette action sur "
+        "papier avec l'heure, libérez de la place ou corrigez les droits, puis recommencez."
+    )
 
 
 @dataclass
-class Problem:
-    line: int  # 1-based line in the file
-    seq: int | None
-    kind: str  # modified, deleted, reordered, truncated, unreadable
-    message: str
+class Appended:
+    entry: dict[str, Any]
+    anchored: bool
+    warnings: list[str] = field(default_factory=list)
 
 
-@dataclass
-class Verification:
-    entries: list[dict[str, Any]] = field(default_factory=list)
-    problems: list[Problem] = field(default_factory=list)
+class Writer:
+    """Appends under the journal's lock; obtained from `Journal.writing()`."""
 
-    @property
-    def ok(self) -> bool:
-        return not self.problems
-
-    @property
-    def last_hash(self) -> str:
-        return self.entries[-1]["hash"] if self.entries else GENESIS
-
-
-def _read_lines(path: Path) -> tuple[list[bytes], bytes]:
-    """Complete lines, and an incomplete tail (bytes after the last newline)."""
-    data = path.read_bytes() if path.exists() else b""
-    if not data:
-        return [], b""
-    body, sep, tail = data.rpartition(b"\n")
-    lines = body.split(b"\n") if sep else []
-    return lines, tail if sep else data
-
-
-def verify(path: Path) -> Verification:
-    result = Verification()
-    lines, tail = _read_lines(path)
-    previous_hash, expected_seq = GENESIS, 1
-    for number, raw in enumerate(lines, start=1):
-        try:
-            entry = json.loads(raw.decode("utf-8"))
-            if not isinstance(entry, dict) or "seq" not in entry or "hash" not in entry:
-                raise ValueError("not an entry")
-        except (UnicodeDecodeError, ValueError):
-            result.problems.append(Problem(number, None, "unreadable", f"ligne {number} illisible"))
-            previous_hash, expected_seq = "?", expected_seq + 1
-            continue
-        seq = entry.get("seq")
-        if entry_hash(entry) != entry["hash"]:
-            result.problems.append(
-                Problem(number, seq, "modified", f"l'entrée n° {seq} a été modifiée après son écriture")
-            )
-        if seq != expected_seq:
-            if isinstance(seq, int) and seq > expected_seq:
-                missing = ", ".join(str(n) for n in range(expected_seq, seq))
-                result.problems.append(
-                    Problem(number, seq, "deleted", f"entrée(s) n° {missing} supprimée(s) avant l'entrée n° {seq}")
-                )
+    def __init__(self, journal: Journal, fd: int) -> None:
+        self.journal = journal
+        self.fd = fd
+        self.warnings: list[str] = []
+        data = _read_all(fd)
+        self.size = len(data)
+        lines, tail = split(data)
+        self._entries = [e for e in (parse(raw) for raw in lines) if e is not None]
+        self.prefix = b""
+        self.pending_ack: dict[str, Any] | None = None
+        if tail:
+            self.prefix = b"\n"  # never remove or rewrite bytes already in the file
+            complete = parse(tail)
+            if complete is not None:  # the entry was written whole, only its newline is missing
+                self._entries.append(complete)
             else:
-                result.problems.append(
-                    Problem(number, seq, "reordered", f"l'entrée n° {seq} n'est pas à sa place (ligne {number})")
-                )
-        elif entry.get("prev") != previous_hash and previous_hash != "?":
-            result.problems.append(
-                Problem(number, seq, "reordered", f"l'entrée n° {seq} ne suit pas l'entrée qui la précède")
-            )
-        result.entries.append(entry)
-        previous_hash = entry["hash"]
-        expected_seq = (seq + 1) if isinstance(seq, int) else expected_seq + 1
-    if tail.strip():
-        result.problems.append(
-            Problem(
-                len(lines) + 1,
-                None,
-                "truncated",
-                "la dernière écriture a été interrompue (entrée incomplète, ignorée)",
-            )
-        )
-    return result
+                self.pending_ack = {
+                    "line": len(lines) + 1,
+                    "size": len(tail),
+                    "sha256": hashlib.sha256(tail).hexdigest(),
+                }
+        self.rows: list[AnchorRow] | None = None
+        self._recover()
 
+    @property
+    def entries(self) -> list[dict[str, Any]]:
+        return list(self._entries)
 
-class Journal:
-    def __init__(self, path: Path) -> None:
-        self.path = path
+    @property
+    def last(self) -> dict[str, Any] | None:
+        return self._entries[-1] if self._entries else None
 
-    def _set_aside_tail(self) -> None:
-        lines, tail = _read_lines(self.path)
-        if not tail:
+    def _anchor(self) -> Anchor | None:
+        return self.journal.anchor if self.journal.key else None
+
+    def _recover(self) -> None:
+        """Confirm an entry written just before a crash; give up announcements that never landed."""
+        anchor = self._anchor()
+        if anchor is None or self.journal.key is None:
             return
-        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%f")
-        self.path.with_name(f"{self.path.name}.{stamp}.partial").write_bytes(tail)
-        with self.path.open("r+b") as fh:
-            fh.truncate(sum(len(line) + 1 for line in lines))
-            fh.flush()
-            os.fsync(fh.fileno())
+        try:
+            self.rows = anchor.rows(self.journal.key)
+            last = self.last
+            confirm = [
+                r.id
+                for r in self.rows
+                if r.state == ANNOUNCED and last and (r.seq, r.hash) == (last["seq"], last["hash"])
+            ]
+            top = int(last["seq"]) if last else 0
+            lost = [r.id for r in self.rows if r.state == ANNOUNCED and r.seq > top]
+            anchor.mark(confirm, WRITTEN)
+            anchor.mark(lost, ABANDONED)
+        except AnchorUnavailable:
+            self.rows = None
+            return
+        written = {r.seq: r.hash for r in self.rows if r.state == WRITTEN or r.id in confirm}
+        head = max(written, default=0)
+        if head > top or (last is not None and written.get(top) not in (None, last["hash"])):
+            self.warnings.append(
+                "Le journal ne correspond plus à son ancre (des entrées ont disparu ou ont été remplacées) : "
+                "lancez « officine incident verify »."
+            )
+        elif last is not None and top not in written:
+            self.warnings.append(
+                "La fin du journal n'est pas dans l'ancre (entrée ajoutée hors d'officine-cyber, ou base de "
+                "données inaccessible lors d'une écriture) : lancez « officine incident verify »."
+            )
 
     def append(
         self,
@@ -127,27 +165,168 @@ class Journal:
         details: dict[str, Any] | None = None,
         evidence: list[dict[str, str]] | None = None,
         at: datetime | None = None,
+    ) -> Appended:
+        now = at or datetime.now(UTC)
+        batch: list[dict[str, Any]] = []
+        last = self.last
+        if self.pending_ack is not None:
+            batch.append(self._entry(last, SYSTEM_ACTOR, INTERRUPTED, self.pending_ack, [], now))
+            last = batch[-1]
+        batch.append(self._entry(last, actor, action, details or {}, evidence or [], now))
+        ids, warnings = self._announce(batch)
+        payload = self.prefix + b"".join(encode(e) for e in batch)
+        try:
+            _write_all(self.fd, payload)
+            os.fsync(self.fd)
+        except OSError as exc:
+            self._undo(ids)
+            raise _write_error(self.journal.path, exc) from exc
+        if self.size == 0:
+            _sync_folder(self.journal.path.parent)
+        self.size += len(payload)
+        self.prefix, self.pending_ack = b"", None
+        self._entries.extend(batch)
+        anchored = ids is not None
+        anchor = self._anchor()
+        if ids is not None and anchor is not None:
+            try:
+                anchor.mark(ids, WRITTEN)
+            except AnchorUnavailable as exc:
+                anchored = False
+                warnings.append(
+                    f"L'entrée est écrite, mais sa confirmation dans l'ancre a échoué ({exc.reason}) : "
+                    "elle sera confirmée à la prochaine écriture."
+                )
+        return Appended(batch[-1], anchored, [*self.warnings, *warnings])
+
+    def _entry(
+        self,
+        last: dict[str, Any] | None,
+        actor: str,
+        action: str,
+        details: dict[str, Any],
+        evidence: list[Any],
+        at: datetime,
     ) -> dict[str, Any]:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._set_aside_tail()
-        state = verify(self.path)
-        last = state.entries[-1] if state.entries else None
         entry: dict[str, Any] = {
-            "seq": (int(last["seq"]) + 1) if last else 1,
-            "at": (at or datetime.now(UTC)).isoformat(timespec="seconds"),
+            "seq": int(last["seq"]) + 1 if last else 1,
+            "at": at.astimezone(UTC).isoformat(timespec="seconds"),
             "actor": actor,
             "action": action,
-            "details": details or {},
-            "evidence": evidence or [],
+            "details": details,
+            "evidence": evidence,
             "prev": last["hash"] if last else GENESIS,
         }
         entry["hash"] = entry_hash(entry)
-        line = (json.dumps(entry, ensure_ascii=False, sort_keys=True) + "\n").encode("utf-8")
-        with self.path.open("ab") as fh:
-            fh.write(line)
-            fh.flush()
-            os.fsync(fh.fileno())
         return entry
 
+    def _announce(self, batch: list[dict[str, Any]]) -> tuple[list[int] | None, list[str]]:
+        anchor = self._anchor()
+        if anchor is None or self.journal.key is None:
+            return None, []
+        try:
+            return anchor.announce(self.journal.key, [(e["seq"], e["hash"]) for e in batch]), []
+        except AnchorUnavailable as exc:
+            return None, [
+                f"L'entrée est écrite dans le journal, mais pas dans son ancre ({exc.reason}) : "
+                "« officine incident verify » dira que sa fin n'est pas prouvée."
+            ]
+
+    def _undo(self, ids: list[int] | None) -> None:
+        """A failed write: give back the file exactly as it was (only our own bytes are removed)."""
+        try:
+            os.ftruncate(self.fd, self.size)
+            os.fsync(self.fd)
+        except OSError:
+            pass  # an incomplete line then stays: verify shows it, the next append records it
+        anchor = self._anchor()
+        if ids and anchor is not None:
+            with suppress(AnchorUnavailable):
+                anchor.mark(ids, ABANDONED)
+
+
+class Journal:
+    def __init__(self, path: Path, key: str | None = None, anchor: Anchor | None = None) -> None:
+        self.path = path
+        self.key = key
+        self.anchor = anchor
+
+    @contextmanager
+    def writing(self) -> Iterator[Writer]:
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o600)
+        except OSError as exc:
+            raise _write_error(self.path, exc) from exc
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            yield Writer(self, fd)
+        finally:
+            os.close(fd)  # closing releases the lock
+
+    def append(
+        self,
+        actor: str,
+        action: str,
+        details: dict[str, Any] | None = None,
+        evidence: list[dict[str, str]] | None = None,
+        at: datetime | None = None,
+    ) -> Appended:
+        with self.writing() as writer:
+            return writer.append(actor, action, details, evidence, at)
+
     def entries(self) -> list[dict[str, Any]]:
-        return verify(self.path).entries
+        """Every readable entry, in file order (judge them with `verify`)."""
+        try:
+            data = self.path.read_bytes()
+        except FileNotFoundError:
+            return []
+        except OSError as exc:
+            raise UserError(f"Journal illisible ({self.path}) : {exc.strerror or exc}.") from exc
+        lines, tail = split(data)
+        return [e for e in (parse(raw) for raw in [*lines, tail]) if e is not None]
+
+    def timeline(self) -> list[Entry]:
+        return [Entry.of(e) for e in self.entries()]
+
+    def verify(self, opening: str | None = None) -> Verification:
+        if self.key is None or self.anchor is None:
+            return verify(self.path, opening=opening)
+        try:
+            rows = self.anchor.rows(self.key)
+        except AnchorUnavailable as exc:
+            return verify(self.path, anchor_error=exc.reason, opening=opening)
+        return verify(self.path, rows, opening=opening)
+
+
+def _read_all(fd: int) -> bytes:
+    size = os.fstat(fd).st_size
+    chunks, offset = [], 0
+    while offset < size:
+        chunk = os.pread(fd, min(1 << 20, size - offset), offset)
+        if not chunk:
+            break
+        chunks.append(chunk)
+        offset += len(chunk)
+    return b"".join(chunks)
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        written = os.write(fd, view)
+        view = view[written:]
+
+
+def _sync_folder(folder: Path) -> None:
+    """A new file survives a power cut only once its folder entry is on disk too."""
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)

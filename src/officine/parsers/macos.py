@@ -42,20 +42,49 @@ def parse_filevault(text: str) -> bool:
     return m.group(1) == "On"
 
 
+def parse_filevault_state(text: str) -> str:
+    """`fdesetup status`: "on", "off", or "in_progress" when FileVault is on but the disk is still being
+    converted ("Encryption in progress: Pending" before the first pass, or "Percent completed = …")."""
+    on = parse_filevault(text)
+    if re.search(r"^\s*Encryption in progress", text, re.M):
+        return "in_progress"
+    return "on" if on else "off"
+
+
+_LABEL = re.compile(r"^\s*\* Label:\s*(.+?)\s*$")
+_OLD_ITEM = re.compile(r"^\s*[*-] (?!Label:)(.+?)\s*$")
+
+
 def parse_softwareupdate(text: str) -> list[dict[str, Any]]:
-    """softwareupdate -l: `* Label: …` then a `Title: …, Recommended: YES, Action: restart` line."""
+    """softwareupdate -l. Since Catalina: `* Label: …` then `Title: …, Recommended: YES, Action: restart`;
+    up to Mojave: `   * <name>` then `<title> (<version>), <size>K [recommended] [restart]`. An output
+    that announces updates but in which none is understood is a ParseError, never "nothing pending"."""
     if "No new software available" in text:
         return []
     updates: list[dict[str, Any]] = []
-    for line in text.splitlines():
+    lines = text.splitlines()
+    for index, line in enumerate(lines):
+        label = _LABEL.match(line)
+        if label:
+            updates.append({"label": label.group(1), "recommended": None})
+            continue
         stripped = line.strip()
-        if stripped.startswith("* Label:"):
-            updates.append({"label": stripped.removeprefix("* Label:").strip(), "recommended": None})
-        elif stripped.startswith("Title:") and updates:
+        if stripped.startswith("Title:") and updates:
             updates[-1]["recommended"] = "Recommended: YES" in stripped
             updates[-1]["restart"] = "Action: restart" in stripped
-    if not updates and "Software Update found" not in text:
-        raise ParseError("réponse de softwareupdate illisible")
+            continue
+        old = _OLD_ITEM.match(line)
+        following = lines[index + 1] if index + 1 < len(lines) else ""
+        if old and re.search(r"\(.*\),\s*\d+K", following):
+            updates.append(
+                {
+                    "label": old.group(1),
+                    "recommended": "[recommended]" in following,
+                    "restart": "[restart]" in following,
+                }
+            )
+    if not updates:
+        raise ParseError("réponse de softwareupdate illisible : aucune mise à jour comprise")
     return updates
 
 
@@ -96,9 +125,12 @@ def parse_airport_json(text: str) -> dict[str, Any] | None:
             if mode not in WIFI_MODES:
                 raise ParseError(f"mode de sécurité WiFi inconnu : {mode!r}")
             key_mgmt, pairwise = WIFI_MODES[mode]
+            ssid = str(current.get("_name", ""))
+            hidden = ssid.strip().lower() in ("<redacted>", "")  # macOS hides it from apps without location access
             return {
                 "interface": interface.get("_name"),
-                "ssid": current.get("_name", ""),
+                "ssid": None if hidden else ssid,
+                "ssid_hidden": hidden,
                 "key_mgmt": key_mgmt,
                 "proto": "wpa" if "wpa_personal" in mode and "wpa2" not in mode else "rsn",
                 "pairwise": pairwise,

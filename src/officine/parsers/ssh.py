@@ -17,8 +17,13 @@ def parse_sshd_effective(text: str) -> dict[str, str]:
 
 def parse_sshd_config_lines(text: str) -> list[tuple[str, str]]:
     """(keyword lower-cased, value) pairs in file order; Match blocks are kept as keywords."""
-    pairs: list[tuple[str, str]] = []
-    for raw in text.splitlines():
+    return [(key, value) for key, value, _ in parse_sshd_config_located(text)]
+
+
+def parse_sshd_config_located(text: str) -> list[tuple[str, str, int]]:
+    """(keyword lower-cased, value, line number from 1) in file order; Match blocks kept as keywords."""
+    pairs: list[tuple[str, str, int]] = []
+    for number, raw in enumerate(text.splitlines(), 1):
         line = raw.strip()
         if not line or line.startswith("#"):
             continue
@@ -31,5 +36,5 @@ def parse_sshd_config_lines(text: str) -> list[tuple[str, str]]:
             words = shlex.split(value, comments=True)
         except ValueError:
             words = value.split()
-        pairs.append((key.strip().lower(), " ".join(words)))
+        pairs.append((key.strip().lower(), " ".join(words), number))
     return pairs

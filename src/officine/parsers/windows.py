@@ -196,17 +196,32 @@ def parse_format_table(text: str) -> list[dict[str, str]]:
 
 # -- w32tm and USB storage history -------------------------------------------------------------------
 UNSYNCED_SOURCES = ("local cmos clock", "free-running system clock")
+_W32TM_LINE = re.compile(r"^\s*([^:\r\n]+?)\s*:\s*(.*?)\s*$")
 
 
 def parse_w32tm_status(text: str) -> dict[str, Any]:
-    """`w32tm /query /status`. Only English labels have been seen in real outputs: anything else is a
-    ParseError and the registry and service state decide alone."""
-    leap = re.search(r"^Leap Indicator:\s*(\d)", text, re.M)
-    source = re.search(r"^Source:\s*(.+?)\s*$", text, re.M)
-    if not leap or not source:
+    """`w32tm /query /status`, in any display language: its labels are translated ("Leap Indicator",
+    "Indicateur de saut"...), so the fields are read by their place and their shape, which are not:
+    leap indicator `d(…)`, stratum `n (…)`, precision, root delay, root dispersion, reference ID
+    `0x…`, last synchronisation, source, poll interval."""
+    fields: list[tuple[str, str]] = []
+    for line in text.splitlines():
+        m = _W32TM_LINE.match(line)
+        if m and not m.group(1).lower().startswith(("w32tm", "ps ", "c:")):
+            fields.append((m.group(1), m.group(2)))
+    start = next((i for i, (_, v) in enumerate(fields) if re.fullmatch(r"\d\(.*\)", v)), None)
+    if start is None or len(fields) < start + 8:
         raise ParseError("réponse de w32tm illisible")
-    synchronized = leap.group(1) != "3" and source.group(1).lower() not in UNSYNCED_SOURCES
-    return {"synchronized": synchronized, "source": source.group(1), "leap": int(leap.group(1))}
+    block = [v for _, v in fields[start : start + 9]]
+    leap, stratum, reference, source = block[0], block[1], block[5], block[7]
+    stratum_m = re.match(r"(\d+)\b", stratum)
+    if not stratum_m or not re.match(r"0x[0-9A-Fa-f]{8}\b", reference) or not source:
+        raise ParseError("réponse de w32tm illisible")
+    leap_value, stratum_value = int(leap[0]), int(stratum_m.group(1))
+    synchronized = (
+        leap_value != 3 and stratum_value not in (0, 16) and source.lower().rstrip(".") not in UNSYNCED_SOURCES
+    )
+    return {"synchronized": synchronized, "source": source, "leap": leap_value, "stratum": stratum_value}
 
 
 def usb_storage_devices(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:

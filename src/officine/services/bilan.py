@@ -129,12 +129,33 @@ def _evidence_line(e: dict[str, Any]) -> str:
     return f"{e['host']} : {e['text']}" if e.get("host") else str(e["text"])
 
 
-def _esc(text: Any) -> str:
-    return str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+# Texts from a snapshot or typed by a person are cut to these lengths in the PDF: a table row
+# taller than a page stops reportlab for good (a 3,000-character hostname did).
+SHORT_TEXT = 120  # a hostname, a system, a name
+LONG_TEXT = 600  # an action, a piece of evidence, a justification
+
+
+def _esc(text: Any, limit: int = LONG_TEXT) -> str:
+    """A text for a reportlab Paragraph: bounded, then escaped. Paragraph styles split words
+    longer than their column (splitLongWords), so what is left always wraps."""
+    value = " ".join(str(text).split())
+    if len(value) > limit:
+        value = value[: limit - 1].rstrip() + "…"
+    return value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def _date(value: str | None) -> str:
-    return moment(value)
+    try:
+        return moment(value)
+    except (TypeError, ValueError):  # not a date: said as it is, bounded like any text
+        return _esc(value, SHORT_TEXT)
+
+
+def _day(value: str | None) -> str:
+    try:
+        return day(value)
+    except (TypeError, ValueError):
+        return _esc(value, SHORT_TEXT)
 
 
 def bilan_pdf(data: dict[str, Any], messages: Messages, states: dict[str, str]) -> bytes:
@@ -142,12 +163,12 @@ def bilan_pdf(data: dict[str, Any], messages: Messages, states: dict[str, str]) 
     small = styles["BodyText"].clone("small", fontSize=8.5, leading=11)
     cell = styles["BodyText"].clone("cell", fontSize=9, leading=11.5)
     pharmacy = data["pharmacy"] or {}
-    name = pharmacy.get("name") or "Pharmacie"
+    name = _esc(pharmacy.get("name") or "Pharmacie", SHORT_TEXT)
     buf = io.BytesIO()
     doc = SimpleDocTemplate(
         buf,
         pagesize=A4,
-        title=f"Bilan de sécurité — {name}",
+        title=f"Bilan de sécurité — {pharmacy.get('name') or 'Pharmacie'}"[:200],
         author="officine-cyber",
         leftMargin=1.7 * cm,
         rightMargin=1.7 * cm,
@@ -156,13 +177,13 @@ def bilan_pdf(data: dict[str, Any], messages: Messages, states: dict[str, str]) 
     )
     score = data["score"]
     story: list[Any] = [
-        Paragraph(f"Bilan de sécurité — {_esc(name)}", styles["Title"]),
+        Paragraph(f"Bilan de sécurité — {name}", styles["Title"]),
         Paragraph(
             " · ".join(
                 _esc(x)
                 for x in (
                     pharmacy.get("address"),
-                    f"FINESS {pharmacy['finess']}" if pharmacy.get("finess") else None,
+                    f"FINESS {pharmacy['finess']}" if pharmacy.get("finess") else None,  # 9 digits (validated)
                 )
                 if x
             )
@@ -171,7 +192,7 @@ def bilan_pdf(data: dict[str, Any], messages: Messages, states: dict[str, str]) 
         ),
         Paragraph(
             f"Audit n° {data['audit_id']} du {_date(data['audited_at'])} — "
-            f"bilan édité le {day(datetime.now(UTC))} — catalogue {data['catalogue_version']}",
+            f"bilan édité le {day(datetime.now(UTC))} — catalogue {_esc(data['catalogue_version'], SHORT_TEXT)}",
             small,
         ),
         Spacer(1, 0.3 * cm),
@@ -185,8 +206,8 @@ def bilan_pdf(data: dict[str, Any], messages: Messages, states: dict[str, str]) 
     ]
     hosts = [[Paragraph(f"<b>{h}</b>", cell) for h in ("Poste", "Système", "Observé le")]] + [
         [
-            Paragraph(_esc(h["hostname"]), cell),
-            Paragraph(_esc(h["platform"]), cell),
+            Paragraph(_esc(h["hostname"], SHORT_TEXT), cell),
+            Paragraph(_esc(h["platform"], SHORT_TEXT), cell),
             Paragraph(_date(h["collected_at"]), cell),
         ]
         for h in data["hosts"]
@@ -195,7 +216,7 @@ def bilan_pdf(data: dict[str, Any], messages: Messages, states: dict[str, str]) 
     story += [Paragraph("Note par pratique", styles["Heading3"])]
     rows = [[Paragraph(f"<b>{h}</b>", cell) for h in ("Pratique", "Note", "État")]] + [
         [
-            Paragraph(_esc(p["title"]), cell),
+            Paragraph(_esc(p["title"], SHORT_TEXT), cell),
             Paragraph("—" if p["score"] is None else f"{p['score']} / 100", cell),
             Paragraph(_esc(states.get(p["state"], p["state"])), cell),
         ]
@@ -208,18 +229,18 @@ def bilan_pdf(data: dict[str, Any], messages: Messages, states: dict[str, str]) 
     for i, a in enumerate(data["actions"], 1):
         block = [
             Paragraph(
-                f"<b>{i}. {_esc(a['title'])}</b> ({a['measure']}, "
+                f"<b>{i}. {_esc(a['title'])}</b> ({_esc(a['measure'], SHORT_TEXT)}, "
                 f"{_esc(messages.verdicts.get(a['verdict'], a['verdict']))})",
                 cell,
             ),
-            Paragraph(f"À faire : {_esc(a['action'])} — <i>responsable : {_esc(a['owner'])}</i>", cell),
+            Paragraph(f"À faire : {_esc(a['action'])} — <i>responsable : {_esc(a['owner'], SHORT_TEXT)}</i>", cell),
         ]
         block += [Paragraph(f"Constat : {_esc(line)}", small) for line in a["evidence"]]
         if a.get("evidence_more"):
             n = a["evidence_more"]
             block.append(Paragraph(f"… et {n} autre{'s' if n > 1 else ''} constat{'s' if n > 1 else ''}.", small))
         story.append(KeepTogether([*block, Spacer(1, 0.15 * cm)]))
-    if data["questions"]:
+    if data.get("questions"):
         # Asked once here, not repeated under every measure: the answers decide these measures.
         story += [
             Paragraph(f"Questions à répondre ({len(data['questions'])})", styles["Heading3"]),
@@ -230,29 +251,33 @@ def bilan_pdf(data: dict[str, Any], messages: Messages, states: dict[str, str]) 
             ),
         ]
         for q in data["questions"]:
-            asked = " ".join(_esc(" ".join(t.split())) for t in q["questions"])
+            asked = " ".join(_esc(t) for t in q["questions"])
             story.append(
                 Paragraph(
-                    f"<b>{_esc(q['title'])}</b> ({q['measure']}) — <i>{_esc(q['owner'])}</i>"
-                    + (f" : {asked}" if asked else ""),
+                    f"<b>{_esc(q['title'])}</b> ({_esc(q['measure'], SHORT_TEXT)}) — "
+                    f"<i>{_esc(q['owner'], SHORT_TEXT)}</i>" + (f" : {asked}" if asked else ""),
                     cell,
                 )
             )
     if data["exceptions"]:
         story += [Paragraph("Exceptions acceptées", styles["Heading3"])]
         for e in data["exceptions"]:
-            until = f" jusqu'au {day(e['until'])}" if e.get("until") else " sans date de fin"
+            until = f" jusqu'au {_day(e['until'])}" if e.get("until") else " sans date de fin"
             expired = " — <b>EXPIRÉE</b>" if e.get("expired") else ""
             story.append(
                 Paragraph(
-                    f"{e['measure']} {_esc(e['title'])} : « {_esc(e['justification'])} » — décidée par "
-                    f"{_esc(e['by'])} le {day(e['date'])}{until}{expired}",
+                    f"{_esc(e['measure'], SHORT_TEXT)} {_esc(e['title'])} : « {_esc(e['justification'])} » — "
+                    f"décidée par {_esc(e['by'], SHORT_TEXT)} le {_day(e['date'])}{until}{expired}",
                     cell,
                 )
             )
     story += [
         Paragraph(f"Mesures conformes ({len(data['conforming'])})", styles["Heading3"]),
-        Paragraph(", ".join(f"{c['measure']} {_esc(c['title'])}" for c in data["conforming"]) or "Aucune.", small),
+        Paragraph(
+            ", ".join(f"{_esc(c['measure'], SHORT_TEXT)} {_esc(c['title'], SHORT_TEXT)}" for c in data["conforming"])
+            or "Aucune.",
+            small,
+        ),
         Spacer(1, 0.6 * cm),
         KeepTogether(
             [

@@ -7,44 +7,45 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
 
 from officine.errors import UserError
 from officine.facts import Fact, observed
-from officine.incident.journal import Verification
+from officine.incident.journal import Entry, Verification
 from officine.incident.runbook import (
+    CLOSED,
+    OPENED,
+    STEP_DONE,
+    STEP_SKIPPED,
     Incident,
     Step,
     current_incident,
     incidents_dir,
     open_incident,
     steps,
-    verify_all,
 )
+from officine.incident.verification import ALTERED
 
 FACT = "incident.journal"
 MAX_TEXT = 500
-# A journal whose chain is broken by these was changed after the fact; an interrupted last write
-# ("truncated") is set aside by the journal itself and proves nothing against anyone.
-ALTERED = ("modified", "deleted", "reordered", "unreadable")
+NOTE = "note"
 
 
 @dataclass
 class StepState:
     step: Step
     assigned_to: str | None = None
-    done: dict[str, Any] | None = None  # the journal entry that marked it done
-    skipped: dict[str, Any] | None = None
+    done: Entry | None = None  # the journal entry that marked it done
+    skipped: Entry | None = None
 
 
 @dataclass
 class IncidentView:
     id: str
-    opened: dict[str, Any]  # the entry that opened it: when, by whom, summary
+    opened: Entry | None  # the entry that opened it: when, by whom, summary
     steps: list[StepState]
-    entries: list[dict[str, Any]]
+    entries: list[Entry]
     verification: Verification
-    closed: dict[str, Any] | None = None
+    closed: Entry | None = None
 
     @property
     def remaining(self) -> int:
@@ -54,7 +55,7 @@ class IncidentView:
 @dataclass
 class PastIncident:
     id: str
-    opened_at: str | None
+    opened_at: datetime | None
     summary: str
     closed: bool
     intact: bool
@@ -66,52 +67,53 @@ class Desk:
     past: list[PastIncident] = field(default_factory=list)
 
 
-def describe(entry: dict[str, Any]) -> str:
+def describe(entry: Entry) -> str:
     """What a journal entry says, for a person: the step's title, then the note or summary."""
-    details = entry.get("details") or {}
-    step = {s.id: s.title for s in steps()}.get(str(details.get("step")), "")
-    parts = [step, details.get("note"), details.get("summary"), details.get("result")]
+    step = {s.id: s.title for s in steps()}.get(str(entry.details.get("step")), "")
+    parts = [step, *(entry.details.get(k) for k in ("note", "summary", "result"))]
     return " — ".join(str(p) for p in parts if p)
 
 
 def view(incident: Incident) -> IncidentView:
-    check = Verification()
-    found = verify_all()
-    for name, result in found:
-        if name == incident.id:
-            check = result
-    entries = check.entries
+    check = incident.verify()
+    entries = [Entry.of(raw) for raw in check.entries]
     states = {s.id: StepState(s) for s in steps()}
     for e in entries:
-        details = e.get("details") or {}
-        state = states.get(str(details.get("step")))
+        state = states.get(str(e.details.get("step")))
         if state is None:
             continue
-        if e["action"] == "note" and details.get("assigned_to"):
-            state.assigned_to = str(details["assigned_to"])
-        elif e["action"] == "step_done":
+        if e.action == NOTE and e.details.get("assigned_to"):
+            state.assigned_to = str(e.details["assigned_to"])
+        elif e.action == STEP_DONE:
             state.done, state.skipped = e, None
-        elif e["action"] == "step_skipped" and state.done is None:
+        elif e.action == STEP_SKIPPED and state.done is None:
             state.skipped = e
-    opened = next((e for e in entries if e["action"] == "incident_opened"), entries[0] if entries else {})
-    closed = next((e for e in entries if e["action"] == "incident_closed"), None)
+    opened = next((e for e in entries if e.action == OPENED), None)
+    closed = next((e for e in entries if e.action == CLOSED), None)
     return IncidentView(incident.id, opened, list(states.values()), entries, check, closed)
+
+
+def _incidents() -> list[Incident]:
+    base = incidents_dir()
+    folders = sorted((p for p in base.iterdir() if p.is_dir()), reverse=True) if base.is_dir() else []
+    return [Incident(folder) for folder in folders]
 
 
 def desk() -> Desk:
     current = current_incident()
     past = []
-    for name, result in reversed(verify_all()):
-        if current is not None and name == current.id:
+    for incident in _incidents():
+        if current is not None and incident.id == current.id:
             continue
-        opened = next((e for e in result.entries if e["action"] == "incident_opened"), None)
+        entries = incident.timeline()
+        opened = next((e for e in entries if e.action == OPENED), None)
         past.append(
             PastIncident(
-                name,
-                opened["at"] if opened else None,
-                str((opened or {}).get("details", {}).get("summary") or ""),
-                any(e["action"] == "incident_closed" for e in result.entries),
-                not any(p.kind in ALTERED for p in result.problems),
+                incident.id,
+                opened.at if opened else None,
+                str(opened.details.get("summary") or "") if opened else "",
+                any(e.action == CLOSED for e in entries),
+                incident.verify().status != ALTERED,
             )
         )
     return Desk(view(current) if current is not None else None, past)
@@ -127,14 +129,13 @@ def _clean(value: str, what: str) -> str:
 def start(actor: str, summary: str, assignments: dict[str, str], now: datetime | None = None) -> Incident:
     """Open a dated incident (or continue the one under way) and note who does what."""
     summary = _clean(summary, "Ce qui se passe")
-    known = {s.id: s for s in steps()}
-    unknown = [k for k in assignments if k not in known]
-    if unknown:
+    known = {s.id for s in steps()}
+    if any(k not in known for k in assignments):
         raise UserError("Étape inconnue : rechargez la page. Rien n'a été noté.")
     who = {k: _clean(v, "Nom") for k, v in assignments.items() if v.strip()}
     incident = current_incident() or open_incident(actor, summary, now)
     for step_id, name in who.items():
-        incident.record(actor, "note", step=step_id, note=f"Confiée à {name}", assigned_to=name)
+        incident.record(actor, NOTE, step=step_id, note=f"Confiée à {name}", assigned_to=name)
     return incident
 
 
@@ -144,7 +145,7 @@ def mark(actor: str, step_id: str, done: bool, note: str) -> Incident:
         raise UserError("Aucun incident en cours : commencez-en un. Rien n'a été noté.")
     if step_id not in {s.id for s in steps()}:
         raise UserError("Étape inconnue : rechargez la page. Rien n'a été noté.")
-    incident.record(actor, "step_done" if done else "step_skipped", step=step_id, note=_clean(note, "Note"))
+    incident.record(actor, STEP_DONE if done else STEP_SKIPPED, step=step_id, note=_clean(note, "Note"))
     return incident
 
 
@@ -152,7 +153,7 @@ def close(actor: str, note: str) -> Incident:
     incident = current_incident()
     if incident is None:
         raise UserError("Aucun incident en cours.")
-    incident.record(actor, "incident_closed", note=_clean(note, "Note"))
+    incident.record(actor, CLOSED, note=_clean(note, "Note"))
     return incident
 
 
@@ -169,13 +170,16 @@ def signature() -> list[tuple[str, int]]:
 
 
 def journal_fact() -> dict[str, Fact]:
-    """The incident journal as a site fact: how many incidents are noted, the last one, and
-    whether any journal was changed after the fact (INC-02)."""
-    journals = verify_all()
-    opened = [e["at"] for _, r in journals for e in r.entries if e["action"] == "incident_opened"]
-    altered = [
-        {"incident": name, "problem": next(p.message for p in r.problems if p.kind in ALTERED)}
-        for name, r in journals
-        if any(p.kind in ALTERED for p in r.problems)
-    ]
-    return {FACT: observed({"incidents": len(journals), "last_opened": max(opened, default=None), "altered": altered})}
+    """The incident journals as a site fact: how many incidents are noted, the last one, and
+    which journal says something else than what was written (INC-02)."""
+    opened: list[str] = []
+    altered = []
+    count = 0
+    for incident in _incidents():
+        check = incident.verify()
+        count += 1
+        opened += [e.at.isoformat() for e in map(Entry.of, check.entries) if e.action == OPENED and e.at]
+        if check.status == ALTERED:
+            first = next(p for p in check.problems if p.severity == ALTERED)
+            altered.append({"incident": incident.id, "problem": first.message})
+    return {FACT: observed({"incidents": count, "last_opened": max(opened, default=None), "altered": altered})}

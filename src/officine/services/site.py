@@ -1,6 +1,7 @@
 """The pharmacy itself: its profile, the contacts the incident procedure needs, its team and the
-data folders to protect. Stored in the database; contacts are also written to the incident
-assistant's file so that `officine incident` shows the same numbers."""
+data folders to protect. Stored in the database; contacts (one model, `officine.incident.contacts`)
+are also written to the incident assistant's file so that `officine incident` and its PDF show
+the same numbers."""
 
 from __future__ import annotations
 
@@ -8,13 +9,13 @@ import re
 from datetime import UTC, datetime
 from typing import Any
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from officine.errors import UserError
-from officine.incident.runbook import CONTACT_LABELS, contacts_file
+from officine.incident.contacts import ROLES as CONTACT_LABELS
+from officine.incident.contacts import Contact, load_contacts, save_contacts
 from officine.store import Store
 from officine.store.models import SettingRow
 
@@ -47,12 +48,6 @@ class Pharmacy(_Form):
         if v and not FINESS.match(v):
             raise ValueError("le numéro FINESS compte 9 chiffres")
         return v
-
-
-class Contact(_Form):
-    name: str = Field(default="", max_length=120)
-    phone: str = Field(default="", max_length=40)
-    email: str = Field(default="", max_length=200)
 
 
 class Person(_Form):
@@ -122,7 +117,8 @@ def load_profile(store: Store) -> Profile | None:
     data = {key: found.get(key) for key in PROFILE_KEYS}
     if data["pharmacy"] is None:
         return None
-    contacts_data = data["contacts"] or {}
+    # Contacts written by hand in contacts.yaml before the dashboard was set up are shown, not lost.
+    contacts_data = data["contacts"] or _file_contacts()
     return Profile(
         pharmacy=Pharmacy.model_validate(data["pharmacy"]),
         contacts={role: Contact.model_validate(contacts_data.get(role, {})) for role in CONTACT_LABELS},
@@ -180,9 +176,16 @@ def parse_profile(form: dict[str, str]) -> Profile:
 
 
 def save_profile(store: Store, profile: Profile, by: str) -> None:
+    contacts = dict(profile.contacts)
+    if get_setting(store, "contacts") is None:
+        # First save: the form could not show contacts written by hand in contacts.yaml before the
+        # dashboard existed; a role left empty keeps them instead of wiping them.
+        for role, known in _file_contacts().items():
+            if not contacts.get(role, Contact()).filled:
+                contacts[role] = Contact.model_validate(known)
     values = {
         "pharmacy": profile.pharmacy.model_dump(),
-        "contacts": {r: c.model_dump() for r, c in profile.contacts.items()},
+        "contacts": {r: c.model_dump() for r, c in contacts.items()},
         "team": [p.model_dump() for p in profile.team],
         "folders": [f.model_dump() for f in profile.folders],
         "approved_usb": profile.approved_usb,
@@ -195,17 +198,15 @@ def save_profile(store: Store, profile: Profile, by: str) -> None:
                 session.add(SettingRow(key=key, value=value, updated_at=now, updated_by=by))
             else:
                 row.value, row.updated_at, row.updated_by = value, now, by
-    _write_incident_contacts(profile.contacts)
+        # Inside the transaction: if the incident assistant's copy cannot be written, nothing is.
+        save_contacts(contacts)
 
 
-def _write_incident_contacts(values: dict[str, Contact]) -> None:
-    """The incident assistant reads contacts.yaml (it must work without the dashboard)."""
-    path = contacts_file()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    data = {role: {k: v for k, v in c.model_dump().items() if v} for role, c in values.items() if c.name or c.phone}
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
-    tmp.replace(path)
+def _file_contacts() -> dict[str, Any]:
+    try:
+        return {role: c.model_dump() for role, c in load_contacts().items()}
+    except UserError:
+        return {}
 
 
 def setup_complete(store: Store) -> bool:

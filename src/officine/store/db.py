@@ -71,6 +71,7 @@ class Store:
                     raise PermissionError(str(path))
                 if not os.access(path.parent, os.W_OK):
                     raise PermissionError(str(path.parent))
+                _owner_only(path)
             except OSError as exc:
                 raise UserError(
                     f"Impossible d'écrire dans le dossier de données {path.parent} "
@@ -248,6 +249,19 @@ def _current_revision(conn: Connection) -> str | None:
 
 def _aware(value: datetime) -> datetime:
     return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def _owner_only(path: Path) -> None:
+    """The database lists the pharmacy's weak points and, before the first account, holds the
+    setup code: another account of the machine must not read it, whatever the umask. SQLite gives
+    its -wal and -shm files the mode of the database file."""
+    if os.name != "posix":
+        return
+    if not path.exists():
+        path.touch(mode=0o600)
+    for file in (path, *(path.with_name(path.name + suffix) for suffix in ("-wal", "-shm", "-journal"))):
+        if file.exists() and file.stat().st_uid == os.getuid() and file.stat().st_mode & 0o077:
+            file.chmod(0o600)
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

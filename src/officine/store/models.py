@@ -169,6 +169,14 @@ class UserRow(Base):
     username: Mapped[str] = mapped_column(String(64), unique=True)
     password_hash: Mapped[str] = mapped_column(String(255))  # argon2id, never the password
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    role: Mapped[str] = mapped_column(String(16), default="titulaire")  # titulaire, equipe, lecture
+    full_name: Mapped[str] = mapped_column(String(120), default="")
+    created_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    disabled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    # Failed sign-ins before this moment no longer count (unlocked on the machine, re-enabled).
+    unlocked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    # A temporary password given by the titulaire: to be replaced at the first sign-in.
+    must_change_password: Mapped[int] = mapped_column(Integer, default=0)
 
 
 class WebSessionRow(Base):
@@ -244,6 +252,24 @@ class ExceptionRow(Base):
     recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     withdrawn_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     withdrawn_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
+
+
+class JournalAnchorRow(Base):
+    """The head of a hash-chained journal, written outside the journal file at each append.
+
+    One row per entry: announced before the file is written, marked written once it is on
+    disk (abandoned when the write failed), so that a crash between the two is told apart
+    from an entry added by someone who cannot write here."""
+
+    __tablename__ = "journal_anchors"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    journal: Mapped[str] = mapped_column(String(200))
+    seq: Mapped[int] = mapped_column(Integer)
+    hash: Mapped[str] = mapped_column(String(64))
+    state: Mapped[str] = mapped_column(String(12))  # announced, written, abandoned
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+    __table_args__ = (Index("ix_journal_anchors_journal_seq", "journal", "seq"),)
 
 
 class JobRow(Base):

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import logging
+import os
+from collections.abc import Sequence
 from dataclasses import dataclass
 from importlib import resources
 from typing import Any
@@ -21,11 +24,21 @@ from officine.services.accounts import SignedIn
 from officine.services.pharmacy import Pharmacy
 from officine.store import Store
 from officine.web.jobs import Jobs
-from officine.web.security import HEADERS, SESSION_COOKIE, CsrfRejected, Redirect, security_headers
+from officine.web.limits import LOOPBACK_NAMES, AllowedHosts, BodyLimit, HeadAsGet
+from officine.web.security import (
+    HEADERS,
+    SESSION_COOKIE,
+    CsrfRejected,
+    NotAllowed,
+    Redirect,
+    SecurityHeaders,
+    required_role,
+)
 from officine.web.views import inline_markdown, with_links
 from officine.yamlio import load_yaml
 
 log = logging.getLogger(__name__)
+ENV_ALLOWED_HOSTS = "OFFICINE_ALLOWED_HOSTS"
 
 
 @dataclass
@@ -44,9 +57,15 @@ class Web:
         return accounts.session_for(self.store, request.cookies.get(SESSION_COOKIE))
 
     def require_user(self, request: Request) -> SignedIn:
+        """The signed-in account, allowed by its role to do what this request asks."""
         user = self.user(request)
         if user is None:
             raise Redirect("/installation" if not accounts.has_users(self.store) else "/connexion")
+        path = request.url.path
+        if user.must_change_password and path not in ("/compte", "/deconnexion"):
+            raise Redirect("/compte?ok=choose_password")  # a temporary password given by the titulaire
+        if not user.can(required_role(request.method, path)):
+            raise NotAllowed(user)
         return user
 
     def page(
@@ -75,16 +94,22 @@ def _size(value: int | None) -> str:
     return f"{n} Go"
 
 
-def create_app(store_url: str | None = None, *, secure_cookies: bool = True) -> FastAPI:
+def create_app(
+    store_url: str | None = None, *, secure_cookies: bool = True, allowed_hosts: Sequence[str] | None = None
+) -> FastAPI:
+    """The dashboard. `allowed_hosts`: the names it answers to (default: this machine's loopback
+    names, any port); `officine serve` derives them from the address it listens on."""
     from officine.web import (  # noqa: PLC0415 - they import this module
         routes_account,
         routes_backups,
         routes_incident,
         routes_pages,
+        routes_team,
         routes_workstations,
     )
 
     store = Store(store_url)
+    accounts.ensure_setup_code(store)  # before the first request: the terminal shows the same one
     pharmacy = Pharmacy(store)
     templates = Jinja2Templates(directory=str(resources.files("officine.web") / "templates"))
     templates.env.filters["size"] = _size
@@ -96,9 +121,23 @@ def create_app(store_url: str | None = None, *, secure_cookies: bool = True) -> 
     ui = load_yaml(resources.files("officine.web").joinpath("ui.yaml").read_text(encoding="utf-8"))
     app = FastAPI(docs_url=None, redoc_url=None, openapi_url=None, title="officine-cyber")
     app.state.web = Web(store, pharmacy, Jobs(pharmacy), templates, ui, pharmacy.knowledge.messages, secure_cookies)
-    app.middleware("http")(security_headers)
+
+    def plain_error(status: int, key: str) -> bytes:
+        """An error page for the middlewares, which answer before any route (no session)."""
+        text = ui["errors"][key]
+        page = templates.get_template("error.html").render(
+            {"user": None, "ui": ui, "title": text["title"], "text": text["text"]}
+        )
+        return page.encode()
+
+    # Outermost last: the Host is checked first, then the method, then the size of the body.
+    app.add_middleware(SecurityHeaders)
+    app.add_middleware(BodyLimit, error_page=plain_error)
+    app.add_middleware(HeadAsGet)
+    app.add_middleware(AllowedHosts, names=allowed_hosts or LOOPBACK_NAMES, error_page=plain_error)
     app.mount("/static", StaticFiles(directory=str(resources.files("officine.web") / "static")), name="static")
     app.include_router(routes_account.router)
+    app.include_router(routes_team.router)
     app.include_router(routes_pages.router)
     app.include_router(routes_workstations.router)
     app.include_router(routes_backups.router)
@@ -121,9 +160,19 @@ def create_app(store_url: str | None = None, *, secure_cookies: bool = True) -> 
     async def _csrf(request: Request, exc: CsrfRejected) -> Response:
         return error_page(request, "csrf", 403, signed_in=False)
 
+    @app.exception_handler(NotAllowed)
+    async def _not_allowed(request: Request, exc: NotAllowed) -> Response:
+        return error_page(request, "forbidden", 403)
+
+    @app.exception_handler(OverflowError)
+    async def _overflow(request: Request, exc: OverflowError) -> Response:
+        # An id too large for the database (SQLite raises before querying): no such thing.
+        reading = request.method in ("GET", "HEAD")
+        return error_page(request, "not_found" if reading else "invalid", 404 if reading else 400)
+
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> Response:
-        key = {404: "not_found", 405: "not_allowed"}.get(exc.status_code, "refused")
+        key = {404: "not_found", 405: "not_allowed", 413: "too_large"}.get(exc.status_code, "refused")
         return error_page(request, key, exc.status_code)
 
     @app.exception_handler(RequestValidationError)
@@ -140,5 +189,7 @@ def create_app(store_url: str | None = None, *, secure_cookies: bool = True) -> 
 
 def create_app_from_environment() -> FastAPI:
     """The app of one server process among several (`officine serve --processus N`): the
-    database comes from OFFICINE_DATABASE_URL, set by the command that started them."""
-    return create_app(None)
+    database and the names it answers to come from the environment set by the command that
+    started them (OFFICINE_DATABASE_URL, OFFICINE_ALLOWED_HOSTS)."""
+    names = os.environ.get(ENV_ALLOWED_HOSTS)
+    return create_app(None, allowed_hosts=json.loads(names) if names else None)

@@ -1,13 +1,17 @@
-"""First run (the administrator account), sign-in and sign-out."""
+"""First run (the administrator account, with the setup code), sign-in and sign-out, one's own
+password."""
 
 from __future__ import annotations
 
+import asyncio
+
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from starlette.concurrency import run_in_threadpool
 
 from officine.errors import UserError
-from officine.services import accounts
-from officine.services.accounts import LockedOut
+from officine.services import accounts, team
+from officine.services.accounts import LockedOut, WrongSetupCode
 from officine.web.app import web_of
 from officine.web.security import (
     ANON_CSRF_COOKIE,
@@ -52,13 +56,22 @@ async def create_account(request: Request) -> Response:
     web = web_of(request)
     form = await request.form()
     check_csrf(request, form, None)
+    if accounts.has_users(web.store):
+        return RedirectResponse("/connexion", status_code=303)
+    client = client_of(request)
+    await asyncio.sleep(accounts.client_delay(web.store, client))
     username = str(form.get("username", ""))
     password = str(form.get("password", ""))
+    code = str(form.get("setup_code", ""))
     try:
-        accounts.create_admin(web.store, username, password, str(form.get("confirm", "")), [])
-        token = accounts.sign_in(web.store, username, password, client_of(request))
+        await run_in_threadpool(
+            accounts.install, web.store, code, username, password, str(form.get("confirm", "")), [], client
+        )
+        token = await run_in_threadpool(accounts.sign_in, web.store, username, password, client)
+    except WrongSetupCode as exc:
+        return _anon_page(request, "installation.html", status=403, error=exc.message, username=username)
     except UserError as exc:
-        return _anon_page(request, "installation.html", status=400, error=exc.message, username=username)
+        return _anon_page(request, "installation.html", status=400, error=exc.message, username=username, code=code)
     return _signed_in(request, token, "/parametres?ok=welcome")
 
 
@@ -77,9 +90,12 @@ async def login(request: Request) -> Response:
     web = web_of(request)
     form = await request.form()
     check_csrf(request, form, None)
+    client = client_of(request)
+    # Slowed down per client, never locked out: every browser on this machine is 127.0.0.1.
+    await asyncio.sleep(accounts.client_delay(web.store, client))
     username = str(form.get("username", ""))
     try:
-        token = accounts.sign_in(web.store, username, str(form.get("password", "")), client_of(request))
+        token = await run_in_threadpool(accounts.sign_in, web.store, username, str(form.get("password", "")), client)
     except LockedOut as exc:
         return _anon_page(request, "login.html", status=429, error=exc.message, username=username, locked=True)
     except UserError as exc:
@@ -113,14 +129,17 @@ async def change_password(request: Request) -> Response:
     form = await request.form()
     check_csrf(request, form, user)
     try:
-        accounts.change_password(
+        await run_in_threadpool(
+            accounts.change_password,
             web.store,
             user.user_id,
             str(form.get("current", "")),
             str(form.get("password", "")),
             str(form.get("confirm", "")),
             request.cookies.get(SESSION_COOKIE),
+            team.pharmacy_words(web.store),
         )
     except UserError as exc:
         return web.page(request, "account.html", user, status=400, error=exc.message)
-    return RedirectResponse("/compte?ok=password_changed", status_code=303)
+    # A temporary password just replaced: the dashboard opens.
+    return RedirectResponse("/?ok=password_chosen" if user.must_change_password else "/compte?ok=password_changed", 303)

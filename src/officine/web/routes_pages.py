@@ -139,7 +139,7 @@ async def set_exception(request: Request, practice_id: str) -> Response:
     return RedirectResponse(f"/pratique/{quote(practice_id)}?ok={notice}#{quote(measure)}", 303)
 
 
-@router.get("/preuve/{proof_id}")
+@router.get("/preuve/{proof_id:id}")
 def proof(request: Request, proof_id: int) -> Response:
     web = web_of(request)
     web.require_user(request)
@@ -280,8 +280,9 @@ async def save_settings(request: Request) -> Response:
     first_run = web.pharmacy.profile() is None
     try:
         profile = site.parse_profile(values)
+        # Refused whole if contacts.yaml cannot be written; the declared USB devices change AMO-01.
+        web.pharmacy.save_profile(profile, user.username)
     except UserError as exc:
         # Show back exactly what was typed: nothing the user entered is lost.
         return _settings_page(web, request, user, web.pharmacy.profile(), error=exc.message, form=values)
-    web.pharmacy.save_profile(profile, user.username)
     return RedirectResponse("/?ok=profile_saved" if not first_run else "/postes?ok=profile_saved", 303)

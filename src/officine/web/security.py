@@ -1,17 +1,20 @@
-"""Sign-in, CSRF and HTTP hardening for the dashboard.
+"""Sign-in, CSRF, roles and HTTP hardening for the dashboard.
 
 Sessions live in the database (the cookie holds a random token), so signing out really ends
 them. Every form carries a CSRF token: the session's own once signed in, a double-submit
-cookie before (sign-in and first-run forms). Cross-origin form posts are refused outright."""
+cookie before (sign-in and first-run forms). Cross-origin form posts are refused outright; the
+Host header itself was checked before (web.limits.AllowedHosts), so "same origin" means this
+server under a name it was started for."""
 
 from __future__ import annotations
 
+import re
 import secrets
-from collections.abc import Awaitable, Callable
+from typing import Any
 from urllib.parse import urlsplit
 
 from fastapi import Request, Response
-from starlette.datastructures import FormData
+from starlette.datastructures import FormData, MutableHeaders
 
 from officine.services.accounts import SignedIn
 
@@ -42,13 +45,56 @@ class CsrfRejected(Exception):
     """A form without the right token, or posted from another site."""
 
 
-async def security_headers(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
-    response = await call_next(request)
-    for name, value in HEADERS.items():
-        response.headers.setdefault(name, value)
-    if not request.url.path.startswith("/static/"):
-        response.headers.setdefault("Cache-Control", "no-store")
-    return response
+class NotAllowed(Exception):
+    """The signed-in account's role does not allow this page or action."""
+
+    def __init__(self, user: SignedIn) -> None:
+        super().__init__(user.role)
+        self.user = user
+
+
+# What each role may do. Reading is open to every account, except the team page. Writing needs
+# the titulaire unless listed here: a new form is the administrator's until someone decides.
+READ_RULES: tuple[tuple[re.Pattern[str], str], ...] = ((re.compile(r"/equipe(/.*)?"), "titulaire"),)
+WRITE_RULES: tuple[tuple[re.Pattern[str], str], ...] = (
+    (re.compile(r"/deconnexion|/compte"), "lecture"),  # one's own session and password
+    (re.compile(r"/pratique/[^/]+/reponse"), "equipe"),
+    (re.compile(r"/postes/(auditer|importer)"), "equipe"),
+    (re.compile(r"/sauvegardes/lancer"), "equipe"),  # a backup or a restore drill now
+    (re.compile(r"/incident(/.*)?"), "equipe"),  # anyone on the team starts the reflexes of an attack
+)
+
+
+def required_role(method: str, path: str) -> str:
+    reading = method in ("GET", "HEAD")
+    for pattern, role in READ_RULES if reading else WRITE_RULES:
+        if pattern.fullmatch(path):
+            return role
+    return "lecture" if reading else "titulaire"
+
+
+class SecurityHeaders:
+    """The headers of every response, static files and error pages included."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        static = scope["path"].startswith("/static/")
+
+        async def with_headers(message: dict[str, Any]) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                for name, value in HEADERS.items():
+                    headers.setdefault(name, value)
+                if not static:
+                    headers.setdefault("Cache-Control", "no-store")
+            await send(message)
+
+        await self.app(scope, receive, with_headers)
 
 
 def set_cookie(response: Response, name: str, value: str, secure: bool, max_age: int | None = None) -> None:

@@ -8,7 +8,7 @@ from officine.collectors.linux.common import packages
 from officine.collectors.registry import CollectContext, collector
 from officine.facts import Fact, not_applicable, observed, unknown_from
 from officine.host.base import Host, Observation
-from officine.parsers.ssh import parse_sshd_config_lines, parse_sshd_effective
+from officine.parsers.ssh import parse_sshd_config_located, parse_sshd_effective
 
 DEFAULTS = {
     "permitrootlogin": "prohibit-password",
@@ -17,17 +17,20 @@ DEFAULTS = {
     "permitemptypasswords": "no",
 }
 KEYS = tuple(DEFAULTS)
+# Older names sshd still accepts for the same setting.
+ALIASES = {"challengeresponseauthentication": "kbdinteractiveauthentication"}
 
 
-def _files(host: Host, path: str, used: list[Observation], depth: int = 0) -> list[tuple[str, str]]:
-    """Configuration pairs in the order sshd reads them (Include expanded, first value wins)."""
+def _files(host: Host, path: str, used: list[Observation], depth: int = 0) -> list[tuple[str, str, str]]:
+    """Configuration (keyword, value, "file:line") in the order sshd reads them (Include expanded,
+    first value wins)."""
     obs = host.read_file(path)
     used.append(obs)
     if not obs.ok or depth > 4:
         return []
-    pairs: list[tuple[str, str]] = []
+    pairs: list[tuple[str, str, str]] = []
     in_match = False
-    for key, value in parse_sshd_config_lines(obs.output or ""):
+    for key, value, number in parse_sshd_config_located(obs.output or ""):
         if key == "match":
             in_match = value.lower() != "all"
             continue
@@ -42,8 +45,19 @@ def _files(host: Host, path: str, used: list[Observation], depth: int = 0) -> li
                         pairs += _files(host, f"{directory}/{entry}", used, depth + 1)
             continue
         if not in_match:  # Match blocks only apply to some connections: ignored for the global value
-            pairs.append((key, value))
+            pairs.append((ALIASES.get(key, key), value, f"{path}:{number}"))
     return pairs
+
+
+def _first_values(pairs: list[tuple[str, str, str]]) -> tuple[dict[str, str], dict[str, str]]:
+    """The value sshd keeps for each keyword (the first one read) and where it was set."""
+    values: dict[str, str] = {}
+    origins: dict[str, str] = {}
+    for key, value, where in pairs:
+        if key in KEYS and key not in values:
+            values[key] = value.lower()
+            origins[key] = where
+    return values, origins
 
 
 @collector("linux.ssh", platforms=("linux",), facts=("ssh.server",))
@@ -54,24 +68,19 @@ def collect(host: Host, ctx: CollectContext) -> dict[str, Fact]:
     if not pkgs.has("openssh-server"):
         return {"ssh.server": not_applicable("pas de serveur SSH installé", pkgs.obs)}
     effective = host.run(["sshd", "-T"], timeout=10)
-    if effective.ok and effective.exit_code == 0:
-        config = parse_sshd_effective(effective.output or "")
-        if all(k in config for k in ("permitrootlogin", "passwordauthentication")):
-            return {
-                "ssh.server": observed(
-                    {"source": "effective", **{k: config.get(k, DEFAULTS[k]) for k in KEYS}},
-                    effective,
-                    pkgs.obs,
-                )
-            }
     used: list[Observation] = [pkgs.obs, effective]
     pairs = _files(host, "/etc/ssh/sshd_config", used)
+    values, origins = _first_values(pairs)
+    if effective.ok and effective.exit_code == 0:
+        config = parse_sshd_effective(effective.output or "")
+        for old, new in ALIASES.items():
+            if old in config:
+                config.setdefault(new, config[old])
+        if all(k in config for k in ("permitrootlogin", "passwordauthentication")):
+            settled = {k: config.get(k, DEFAULTS[k]).lower() for k in KEYS}
+            # The file and line where each effective value was set, when the files agree with sshd.
+            located = {k: origins[k] for k in KEYS if k in origins and values.get(k) == settled[k]}
+            return {"ssh.server": observed({"source": "effective", **settled, "origins": located}, *used)}
     if not used[2].ok:
         return {"ssh.server": unknown_from(used[2], "/etc/ssh/sshd_config")}
-    values = dict(DEFAULTS)
-    seen: set[str] = set()
-    for key, value in pairs:
-        if key in KEYS and key not in seen:
-            values[key] = value.lower()
-            seen.add(key)
-    return {"ssh.server": observed({"source": "files", **values}, *used)}
+    return {"ssh.server": observed({"source": "files", **{**DEFAULTS, **values}, "origins": origins}, *used)}

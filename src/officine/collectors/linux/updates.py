@@ -102,6 +102,11 @@ def collect(host: Host, ctx: CollectContext) -> dict[str, Fact]:
     ]
     stamp_obs = [host.stat(p) for p in STAMPS]
     mtimes = [o.stat["mtime"] for o in stamp_obs if o.ok and o.stat]
+    if index_files and not mtimes:
+        # No stamp (a system that never ran apt's periodic job): the index files themselves are
+        # as old as the last `apt update`.
+        stamp_obs += [host.stat(f"/var/lib/apt/lists/{name}") for name in index_files[:20]]
+        mtimes = [o.stat["mtime"] for o in stamp_obs if o.ok and o.stat]
     if not lists.ok:
         facts["updates.lists_refreshed"] = unknown_from(lists, "/var/lib/apt/lists")
     elif not index_files:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from officine.collectors.macos.protection import parsed
+from officine.collectors.macos.protection import parsed, refused_without_rights
 from officine.collectors.registry import CollectContext, collector
 from officine.facts import Fact, observed, unknown, unknown_from
 from officine.host.base import Host, Observation
@@ -85,11 +85,12 @@ def admins(group: Observation, users: Observation) -> Fact:
     )
 
 
-def password_facts(obs: Observation) -> dict[str, Fact]:
+def password_facts(obs: Observation, privileged: bool | None = None) -> dict[str, Fact]:
     names = ("password.min_length", "password.lockout", "password.max_age")
     policy = parsed(obs, parse_pwpolicy, "pwpolicy")
     if isinstance(policy, Fact):
-        return dict.fromkeys(names, policy)
+        # Without administrator rights pwpolicy prints no policy: a refusal, not a misunderstood answer.
+        return dict.fromkeys(names, refused_without_rights(policy, obs, "pwpolicy -getaccountpolicies", privileged))
     length = policy["min_length"] or 0
     failed, expires = policy["max_failed"], policy["expires_days"]
     return {
@@ -120,5 +121,5 @@ def collect(host: Host, ctx: CollectContext) -> dict[str, Fact]:
         "screenlock.sessions": screenlock(host.run(SCREENLOCK), host.run(IDLE_TIME)),
         "accounts.admins": admins(host.run(ADMIN_GROUP), host.run(USER_IDS)),
     }
-    facts.update(password_facts(host.run(PWPOLICY)))
+    facts.update(password_facts(host.run(PWPOLICY), ctx.privileged))
     return facts

@@ -32,21 +32,32 @@ def gatekeeper(obs: Observation) -> Fact:
     if isinstance(enabled, Fact):
         return enabled
     # XProtect's signature date is not read: the check says so rather than assume they are current.
+    # spctl only tells whether Gatekeeper assesses applications; XProtect runs either way, so
+    # "assessments disabled" says nothing about XProtect.
     product = {
-        "name": GATEKEEPER,
+        "name": GATEKEEPER if enabled else "Gatekeeper",
         "source": "spctl",
-        "running": enabled,
-        "realtime": enabled,
+        "running": True if enabled else None,
+        "realtime": True if enabled else None,
+        "assessments": enabled,
         "signature_age_days": None,
         "signatures_built_at": None,
     }
     return observed({"products": [product], "processes_visible": False}, obs)
 
 
-def network_time(obs: Observation) -> Fact:
+def refused_without_rights(fact: Fact, obs: Observation, what: str, privileged: bool | None) -> Fact:
+    """An administrator-only command that printed nothing readable in a run without administrator rights
+    was refused: decided by the facts (the rights of the run), never by its message."""
+    if fact.reason == "parse_error" and privileged is False:
+        return unknown("permission_denied", f"{what} : droits administrateur nécessaires", obs)
+    return fact
+
+
+def network_time(obs: Observation, privileged: bool | None = None) -> Fact:
     on = parsed(obs, parse_network_time, "systemsetup -getusingnetworktime")
     if isinstance(on, Fact):
-        return on
+        return refused_without_rights(on, obs, "systemsetup -getusingnetworktime", privileged)
     return observed(
         {"synchronized": None, "ntp_enabled": on, "daemons": ["timed"] if on else [], "source": "systemsetup"}, obs
     )
@@ -54,4 +65,7 @@ def network_time(obs: Observation) -> Fact:
 
 @collector("macos.protection", platforms=("macos",), facts=("antivirus.products", "time.sync"))
 def collect(host: Host, ctx: CollectContext) -> dict[str, Fact]:
-    return {"antivirus.products": gatekeeper(host.run(SPCTL)), "time.sync": network_time(host.run(NETWORK_TIME))}
+    return {
+        "antivirus.products": gatekeeper(host.run(SPCTL)),
+        "time.sync": network_time(host.run(NETWORK_TIME), ctx.privileged),
+    }

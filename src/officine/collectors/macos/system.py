@@ -8,7 +8,7 @@ from officine.host.base import Host, Observation
 from officine.parsers import ParseError
 from officine.parsers.macos import (
     parse_airport_json,
-    parse_filevault,
+    parse_filevault_state,
     parse_firewall_state,
     parse_softwareupdate,
     parse_sw_vers,
@@ -35,13 +35,15 @@ def collect(host: Host, ctx: CollectContext) -> dict[str, Fact]:
         values, facts["os.info"] = None, unknown("parse_error", str(exc), vers)
     if values is not None:
         version = values["ProductVersion"]
+        product = values.get("ProductName") or "macOS"  # "Mac OS X" up to 10.15
         facts["os.info"] = observed(
             {
                 "family": "macos",
                 "id": "macos",
+                "product": product,
                 "version_id": version,
                 "build": values.get("BuildVersion"),
-                "pretty_name": f"macOS {version} ({values.get('BuildVersion', '?')})",
+                "pretty_name": f"{product} {version} ({values.get('BuildVersion', '?')})",
             },
             vers,
         )
@@ -58,7 +60,7 @@ def collect(host: Host, ctx: CollectContext) -> dict[str, Fact]:
         # The application firewall refuses incoming connections to applications not allowed.
         facts["firewall.state"] = observed(
             {
-                "engine": "pare-feu d'applications macOS",
+                "engine": "d'applications de macOS",
                 "source": "live",
                 "active": enabled,
                 "default_inbound": "drop" if enabled else "accept",
@@ -70,13 +72,16 @@ def collect(host: Host, ctx: CollectContext) -> dict[str, Fact]:
 
     fde = host.run(["fdesetup", "status"])
     try:
-        on = parse_filevault(fde.output or "") if fde.ok else None
+        state = parse_filevault_state(fde.output or "") if fde.ok else None
+        volume = {
+            "mount": "/",
+            "device": "disque interne",
+            "encrypted": state in ("on", "in_progress"),
+            "state": state,
+            "scheme": "FileVault",
+        }
         facts["disk.encryption"] = (
-            observed(
-                {"volumes": [{"mount": "/", "device": "disque interne", "encrypted": on, "scheme": "FileVault"}]}, fde
-            )
-            if on is not None
-            else unknown_from(fde, "fdesetup status")
+            observed({"volumes": [volume]}, fde) if state is not None else unknown_from(fde, "fdesetup status")
         )
     except ParseError as exc:
         facts["disk.encryption"] = unknown("parse_error", str(exc), fde)

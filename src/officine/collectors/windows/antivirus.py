@@ -29,6 +29,20 @@ def defender(rows: list[dict[str, Any]]) -> dict[str, Any] | None:
     }
 
 
+# Defender's own entry in Security Center: its product path is this URI whatever the language; the
+# display names are a fallback for captures without it. Matched exactly, never by substring
+# ("Bitdefender" contains "defender").
+DEFENDER_PATH = "windowsdefender://"
+DEFENDER_NAMES = ("windows defender", "microsoft defender", "microsoft defender antivirus")
+
+
+def is_defender(row: dict[str, Any]) -> bool:
+    path = str(row.get("pathToSignedProductExe") or "").strip().lower()
+    if path:
+        return path == DEFENDER_PATH
+    return str(row.get("displayName") or "").strip().lower() in DEFENDER_NAMES
+
+
 def security_center(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     products = []
     for row in rows:
@@ -39,6 +53,7 @@ def security_center(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
         products.append(
             {
                 "name": str(row.get("displayName") or "?"),
+                "defender": is_defender(row),
                 "source": "Centre de sécurité",
                 "product_state": state,
                 "running": decoded["enabled"],
@@ -62,7 +77,8 @@ def collect(host: Host, ctx: CollectContext) -> dict[str, Fact]:
     if ours is not None:
         products.append(ours)
     if not isinstance(sc_rows, Fact):
-        products += [p for p in security_center(sc_rows) if not (ours is not None and "defender" in p["name"].lower())]
+        # Defender's own cmdlet says more than Security Center: keep its entry only without it.
+        products += [p for p in security_center(sc_rows) if not (ours is not None and p["defender"])]
     if not products and isinstance(d_rows, Fact) and isinstance(sc_rows, Fact):
         # Neither source answered (e.g. Windows Server without Security Center and no Defender):
         # we cannot tell, so we do not guess.

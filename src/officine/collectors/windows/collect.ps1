@@ -87,21 +87,24 @@ function Observe-PowerShell($Item) {
     } catch [System.UnauthorizedAccessException] {
         return New-Observation 'powershell' $Item.id 'denied' $null $_.Exception.Message $start
     } catch {
-        $status = if ($_.Exception.Message -match 'Access|acc.s') { 'denied' } else { 'error' }
+        # Classified by facts, never by the (translated) message: an administrator-only item that
+        # fails in a run without administrator rights is that refusal.
+        $needsAdmin = ($Item.PSObject.Properties.Name -contains 'admin') -and $Item.admin
+        $status = if ($needsAdmin -and -not $IsAdmin) { 'denied' } else { 'error' }
         return New-Observation 'powershell' $Item.id $status $null $_.Exception.Message $start
     }
 }
 
 $handlers = @{ registry = 'Observe-Registry'; registry_keys = 'Observe-RegistryKeys'; cim = 'Observe-Cim';
                command = 'Observe-Command'; powershell = 'Observe-PowerShell' }
+$identity = [Security.Principal.WindowsIdentity]::GetCurrent()
+$IsAdmin = (New-Object Security.Principal.WindowsPrincipal $identity).IsInRole([Security.Principal.WindowsBuiltInRole]::Administrator)
 $started = Get-Date
 $observations = @()
 foreach ($item in $Manifest.observations) {
     Write-Host ("Observation : " + $item.id)
     $observations += (& $handlers[$item.kind] $item)
 }
-$identity = [Security.Principal.WindowsIdentity]::GetCurrent()
-$admin = (New-Object Security.Principal.WindowsPrincipal $identity).IsInRole([Security.Principal.WindowsBuiltInRole]::Administrator)
 $machineGuid = (Get-ItemProperty 'HKLM:\SOFTWARE\Microsoft\Cryptography' -ErrorAction SilentlyContinue).MachineGuid
 $sha = [Security.Cryptography.SHA256]::Create()
 $hostId = if ($machineGuid) { -join ($sha.ComputeHash([Text.Encoding]::UTF8.GetBytes($machineGuid)) | ForEach-Object { $_.ToString('x2') }) } else { $null }
@@ -110,7 +113,7 @@ $body = [ordered]@{
     tool_version = '__VERSION__'; platform = 'windows'; mode = 'live'
     collected_at = (Get-Date).ToUniversalTime().ToString('yyyy-MM-ddTHH:mm:ss') + '+00:00'
     host = [ordered]@{ hostname = $env:COMPUTERNAME; machine_id_sha256 = $hostId }
-    collector = [ordered]@{ user = $identity.Name; privileged = $admin; powershell = $PSVersionTable.PSVersion.ToString()
+    collector = [ordered]@{ user = $identity.Name; privileged = $IsAdmin; powershell = $PSVersionTable.PSVersion.ToString()
                             duration_ms = [math]::Round(((Get-Date) - $started).TotalMilliseconds) }
     observations = $observations; facts = @{}
 }

@@ -1,4 +1,5 @@
-"""Windows Defender Firewall profiles (enum names, never localised)."""
+"""Windows Defender Firewall profiles as enforced (ActiveStore: local and domain policies merged), by
+their enum names, never localised."""
 
 from __future__ import annotations
 
@@ -22,7 +23,7 @@ def summarise_profiles(rows: list[dict[str, object]]) -> dict[str, object]:
     active = all(profiles.get(p, {}).get("enabled") is True for p in PROFILES)
     blocking = all(profiles.get(p, {}).get("blocks") for p in PROFILES)
     return {
-        "engine": "Pare-feu Windows Defender",
+        "engine": "Windows Defender",
         "source": "live",
         "active": active,
         "default_inbound": "drop" if active and blocking else "accept",

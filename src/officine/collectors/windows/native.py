@@ -74,17 +74,21 @@ def pipeline(item: dict[str, Any]) -> str:
     )
 
 
-def _status_of(item: dict[str, Any], result: Completed) -> ObsStatus:
+def _status_of(item: dict[str, Any], result: Completed, privileged: bool | None = None) -> ObsStatus:
+    """By exit code and facts, never by the (localised) message: an access exception, or a failure of an
+    administrator-only item in a run without administrator rights, is a refusal."""
     if result.exit_code == 0:
         return ObsStatus.ok
     if result.exit_code == EXIT_MISSING and item["kind"] == "cim":
         return ObsStatus.missing
-    if result.exit_code == EXIT_DENIED or "access" in result.stderr.lower() or "accès" in result.stderr.lower():
+    if result.exit_code == EXIT_DENIED or (item.get("admin") and privileged is False):
         return ObsStatus.denied
     return ObsStatus.error
 
 
-def _read(item: dict[str, Any], access: WindowsAccess) -> tuple[ObsStatus, str | None, str | None, int | None]:
+def _read(
+    item: dict[str, Any], access: WindowsAccess, privileged: bool | None = None
+) -> tuple[ObsStatus, str | None, str | None, int | None]:
     """Status, output, detail and exit code of one manifest item."""
     kind = item["kind"]
     if kind == "registry":
@@ -102,18 +106,18 @@ def _read(item: dict[str, Any], access: WindowsAccess) -> tuple[ObsStatus, str |
         # collect.ps1 merges the error stream into the output (2>&1): so does this collector.
         return ObsStatus.ok, result.stdout + result.stderr, None, result.exit_code
     result = access.run([*POWERSHELL, pipeline(item)], POWERSHELL_TIMEOUT_S)
-    status = _status_of(item, result)
+    status = _status_of(item, result, privileged)
     if status is ObsStatus.ok:
         return status, result.stdout.strip() or "[]", None, None
     return status, None, result.stderr.strip() or f"code de sortie {result.exit_code}", None
 
 
-def observe(item: dict[str, Any], access: WindowsAccess) -> Observation:
+def observe(item: dict[str, Any], access: WindowsAccess, privileged: bool | None = None) -> Observation:
     """One manifest item, recorded as collect.ps1 records it (never raises)."""
     started = time.monotonic()
     exit_code = None
     try:
-        status, output, detail, exit_code = _read(item, access)
+        status, output, detail, exit_code = _read(item, access, privileged)
     except FileNotFoundError as exc:
         status, output, detail = ObsStatus.missing, None, f"{exc.filename or item.get('argv', ['?'])[0]} absent"
     except (TimeoutError, subprocess.TimeoutExpired):
@@ -139,15 +143,16 @@ def collect_snapshot(
     """Record every manifest item, then derive the facts from those observations (as a replay would)."""
     collected_at = (now or datetime.now(UTC)).replace(microsecond=0)
     started = time.monotonic()
+    who = access.identity()  # first: whether a failure is a refusal depends on the rights of the run
+    privileged = bool(who.get("privileged"))
     observations = []
     for item in manifest()["observations"]:
-        observations.append(observe(item, access))
+        observations.append(observe(item, access, privileged))
         if progress is not None:
             progress(item["id"])
-    who = access.identity()
     guid = who.get("machine_guid")
     host = ReplayHost(observations, "windows", live=True)
-    facts = run_collectors(host, CollectContext(collected_at))
+    facts = run_collectors(host, CollectContext(collected_at, privileged))
     return Snapshot(
         snapshot_id=str(uuid.uuid4()),
         platform="windows",

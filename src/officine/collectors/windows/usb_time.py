@@ -1,5 +1,5 @@
 """Windows USB storage history (USBSTOR keys) and time service (W32Time registry, service state,
-then `w32tm /query /status` when its English labels can be read)."""
+then `w32tm /query /status`, read in any display language)."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from typing import Any
 
 from officine.collectors.registry import CollectContext, collector
 from officine.collectors.windows.observe import objects, observation
+from officine.collectors.windows.os_info import boot_time
 from officine.facts import Fact, observed, unknown
 from officine.host.base import Host, ObsStatus
 from officine.parsers import ParseError
@@ -44,6 +45,10 @@ def time_sync(host: Host) -> Fact:
         if values is not None and state is not None
         else None
     )
+    running = str((state or {}).get("State") or "").lower() == "running" if state is not None else None
+    c_obs, cim = objects(host, "os.cim")
+    boot_row = _first(cim)
+    booted = boot_time(boot_row.get("LastBootUpTime")) if boot_row else None
     if status is None and enabled is None:
         failed = next((f for f in (registry, service) if isinstance(f, Fact)), None)
         return failed or unknown("parse_error", "service de temps : rien de lisible", r_obs, s_obs, t_obs)
@@ -51,13 +56,17 @@ def time_sync(host: Host) -> Fact:
         {
             "synchronized": None if status is None else status["synchronized"],
             "ntp_enabled": bool(enabled),
-            "daemons": [f"W32Time ({sync_type})"] if enabled else [],
+            # A synchronisation service counts only when it runs.
+            "daemons": [f"W32Time ({sync_type})"] if enabled and running else [],
+            "service_running": running,
             "source": f"w32tm : {status['source']}" if status is not None else f"W32Time {sync_type or '?'}",
             "service_state": (state or {}).get("State"),
+            "booted_at": booted,  # a clock still unsynchronised a day after start-up will not fix itself
         },
         r_obs,
         s_obs,
         t_obs,
+        c_obs,
     )
 
 

@@ -10,7 +10,7 @@ from officine.collectors.registry import CollectContext, collector
 from officine.collectors.windows.observe import objects
 from officine.facts import Fact, observed, unknown
 from officine.host.base import Host, Observation
-from officine.parsers.windows import as_int
+from officine.parsers.windows import as_bool, as_int
 
 REMOTE_TOOLS = {
     "TeamViewer": ("teamviewer", "teamviewer_service"),
@@ -43,13 +43,56 @@ def lock_after(machine: dict[str, Any], policy: dict[str, Any], user: dict[str, 
     active = str(values.get("ScreenSaveActive", "0")).strip() == "1"
     secure = str(values.get("ScreenSaverIsSecure", "0")).strip() == "1"
     seconds = as_int(values.get("ScreenSaveTimeOut"))
+    # A timeout with no screen saver set never starts anything, so never locks: the one the policy
+    # imposes, else the user's own.
+    saver = str(policy.get("SCRNSAVE.EXE") or user.get("SCRNSAVE.EXE") or "").strip()
+    if active and secure and seconds and saver:
+        return seconds, f"{source} (écran de veille {saver.rsplit(chr(92), 1)[-1]} avec mot de passe)"
     if active and secure and seconds:
-        return seconds, f"{source} (écran de veille avec mot de passe)"
+        return None, f"{source} (délai de {seconds} s mais aucun écran de veille choisi)"
     return None, source
 
 
 def _first(rows: list[dict[str, Any]] | Fact) -> dict[str, Any]:
     return rows[0] if isinstance(rows, list) and rows else {}
+
+
+def bitlocker_state(volume: dict[str, Any]) -> str:
+    """on, off, suspended (encrypted but its key left in clear: protection off), in_progress."""
+    protection = str(volume.get("ProtectionStatus") or "")
+    status = str(volume.get("VolumeStatus") or "")
+    if protection == "On":
+        return "on"
+    if status in ("EncryptionInProgress", "EncryptionPaused"):
+        return "in_progress"
+    if status.startswith("FullyEncrypted"):
+        return "suspended"
+    return "off"
+
+
+SMB1_DEFAULT_ON_BELOW = 16299  # before Windows 10 1709 / Server 1709, SMBv1 is on unless turned off
+
+
+def smb1_server(host: Host) -> tuple[bool | None, str, list[Observation]]:
+    """Whether the SMB server accepts SMBv1, and what said so: the server's own configuration first,
+    then the registry value, then the optional feature's state, then the build's documented default.
+    An absent registry value is not "off": on Windows Server 2016 and Windows 10 before 1709 it is on."""
+    c_obs, config = objects(host, "network.smb_server")
+    if isinstance(config, list) and config and as_bool(config[0].get("EnableSMB1Protocol")) is not None:
+        return as_bool(config[0].get("EnableSMB1Protocol")), "Get-SmbServerConfiguration", [c_obs]
+    r_obs, registry = objects(host, "network.smb1")
+    value = as_int(_first(registry).get("SMB1")) if not isinstance(registry, Fact) else None
+    if value is not None:
+        return value != 0, "registre LanmanServer SMB1", [c_obs, r_obs]
+    f_obs, feature = objects(host, "network.smb1_feature")
+    state = str(_first(feature).get("State") or "") if not isinstance(feature, Fact) else ""
+    if state:
+        return state == "Enabled", "fonctionnalité SMB1Protocol", [c_obs, r_obs, f_obs]
+    v_obs, version = objects(host, "os.currentversion")
+    build = as_int(_first(version).get("CurrentBuild")) if not isinstance(version, Fact) else None
+    if build is not None and build < SMB1_DEFAULT_ON_BELOW:
+        return True, f"valeur par défaut de la build {build}", [c_obs, r_obs, f_obs, v_obs]
+    return None, "", [c_obs, r_obs, f_obs, v_obs]
 
 
 @collector(
@@ -89,7 +132,9 @@ def collect(host: Host, ctx: CollectContext) -> dict[str, Fact]:
         used.append(obs)
         if isinstance(rows, Fact) and obs.status.value != "missing":
             failed = rows
-        never = never or as_int(_first(rows).get("NoDriveTypeAutoRun")) == 0xFF
+        values = _first(rows)
+        # NoDriveTypeAutoRun 255: no drive type; NoAutorun 1: AutoRun off altogether.
+        never = never or as_int(values.get("NoDriveTypeAutoRun")) == 0xFF or as_int(values.get("NoAutorun")) == 1
     if failed is not None and not never:
         facts["removable.autorun"] = failed
     else:
@@ -111,7 +156,7 @@ def collect(host: Host, ctx: CollectContext) -> dict[str, Fact]:
             s_obs,
         )
 
-    b_obs, volumes = objects(host, "bitlocker.volumes")
+    b_obs, volumes = objects(host, "bitlocker.volumes", ctx.privileged)
     if isinstance(volumes, Fact):
         facts["disk.encryption"] = volumes
     else:
@@ -126,6 +171,7 @@ def collect(host: Host, ctx: CollectContext) -> dict[str, Fact]:
                             "mount": str(v.get("MountPoint")),
                             "device": str(v.get("VolumeType")),
                             "encrypted": str(v.get("ProtectionStatus")) == "On",
+                            "state": bitlocker_state(v),
                             "scheme": "BitLocker",
                         }
                         for v in fixed
@@ -160,24 +206,22 @@ def collect(host: Host, ctx: CollectContext) -> dict[str, Fact]:
 
     rdp_obs, rdp = objects(host, "network.rdp")
     nla_obs, nla = objects(host, "network.rdp_nla")
-    smb_obs, smb = objects(host, "network.smb1")
+    smb1, smb_how, smb_used = smb1_server(host)
     if isinstance(rdp, Fact) and rdp_obs.status.value != "missing":
         facts["network.remote_access"] = rdp
     else:
         deny = as_int(_first(rdp).get("fDenyTSConnections"))
         nla_value = as_int(_first(nla).get("UserAuthentication")) if not isinstance(nla, Fact) else None
-        smb1 = as_int(_first(smb).get("SMB1")) if not isinstance(smb, Fact) else None
         facts["network.remote_access"] = observed(
             {
                 "rdp_enabled": deny == 0,  # absent or 1: Remote Desktop refused (Windows' default)
                 "rdp_nla": None if nla_value is None else nla_value == 1,
-                # SMB1 absent from the server parameters means the protocol's own default (off since
-                # Windows 10 1709 for new installs); only an explicit 1 proves it on.
-                "smb1_server": smb1 == 1,
+                "smb1_server": smb1,  # None: could not be told
+                "smb1_source": smb_how,
             },
             rdp_obs,
             nla_obs,
-            smb_obs,
+            *smb_used,
         )
 
     pr_obs, processes = objects(host, "processes")

@@ -4,7 +4,7 @@ or the machines given on the command line (its kind), so that trends compare lik
 Work started from a page is recorded in `jobs`, so that any server process shows its progress.
 
 Revision ID: 0008
-Revises: 0005
+Revises: 0007
 """
 
 import hashlib
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0008"
-down_revision = "0005"
+down_revision = "0007"
 branch_labels = None
 depends_on = None
 
