@@ -406,3 +406,25 @@ def test_the_printed_incident_sheet_names_the_pharmacy_its_team_and_links(db: Pa
     assert '<a href="https://cybermalveillance.gouv.fr">cybermalveillance.gouv.fr</a>' in useful
     assert '<a href="tel:17">17</a>' in useful and 'href="mailto:sinistres@example.org"' in useful
     assert '<a href="https://cybermalveillance.gouv.fr">' in page.split('id="etape-cybermalveillance"')[1]
+
+
+def test_what_each_role_may_do_on_the_new_pages(db: Path, two_machines: tuple[Path, Path]) -> None:
+    from test_web_team import colleague
+
+    admin = signed_in(db)
+    import_file(admin, two_machines[0])
+    paul = colleague(db, admin, "paul", "equipe")
+    lea = colleague(db, admin, "lea", "lecture", password="Pipette-Romarin-Sachet-71")
+    for page in ("/postes/1", "/sauvegardes", "/incident", "/postes/guide-prestataire"):
+        assert lea.get(page, follow_redirects=False).status_code == 200, page
+    # Reading only: no form to start an incident, no button to retire; the actions are refused.
+    assert 'id="commencer"' not in lea.get("/incident").text
+    assert "Retirer ce poste" not in lea.get("/postes/1").text
+    assert post(lea, "/incident", "/incident/commencer", {"summary": "x"}).status_code == 403
+    assert post(lea, "/sauvegardes", "/sauvegardes/lancer", {"what": "backup"}).status_code == 403
+    # The team starts the reflexes of an attack and a backup, but only the titulaire retires a workstation.
+    assert post(paul, "/incident", "/incident/commencer", {"summary": "Écran bloqué"}).status_code == 303
+    assert "Retirer ce poste" not in paul.get("/postes/1").text
+    assert post(paul, "/postes/1", "/postes/1/retirer", {}).status_code == 403
+    assert "sur 1 poste" in text_of(admin.get("/").text, "scope")
+    assert post(admin, "/postes/1", "/postes/1/retirer", {}).status_code == 303
