@@ -428,3 +428,40 @@ def test_what_each_role_may_do_on_the_new_pages(db: Path, two_machines: tuple[Pa
     assert post(paul, "/postes/1", "/postes/1/retirer", {}).status_code == 403
     assert "sur 1 poste" in text_of(admin.get("/").text, "scope")
     assert post(admin, "/postes/1", "/postes/1/retirer", {}).status_code == 303
+
+
+def test_the_chart_has_one_point_per_day_from_audits_of_the_whole_pharmacy(db: Path) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from sqlalchemy import update
+    from sqlalchemy.orm import Session
+
+    from officine.services.history import score_series
+    from officine.store import Store
+    from officine.store.models import AuditRow
+
+    store = Store(f"sqlite:///{db}")
+
+    def snap(name: str, n: int) -> dict[str, object]:
+        return {
+            "snapshot_id": f"{name}-{n}",
+            "collected_at": "2026-03-02T08:00:00+00:00",
+            "platform": "linux",
+            "mode": "live",
+            "host": {"hostname": name, "machine_id_sha256": name},
+        }
+
+    day1 = datetime(2026, 3, 2, 9, tzinfo=UTC)
+    plan = [  # (when, score, kind, workstations)
+        (day1, 50, "pharmacy", ["a", "b"]),
+        (day1 + timedelta(hours=3), 10, "selection", ["a"]),  # a command-line audit of one machine
+        (day1 + timedelta(days=1), 55, "pharmacy", ["a", "b"]),
+        (day1 + timedelta(days=1, hours=2), 60, "pharmacy", ["a", "b"]),
+    ]
+    for i, (when, score, kind, names) in enumerate(plan):
+        audit_id = store.record_audit(
+            [snap(n, i) for n in names], {"score": score, "catalogue_version": "t", "measures": []}, {}, kind=kind
+        )
+        with Session(store.engine) as session, session.begin():
+            session.execute(update(AuditRow).where(AuditRow.id == audit_id).values(created_at=when))
+    assert [(at.day, score, n) for at, score, n in score_series(store)] == [(2, 50, 2), (3, 60, 2)]
