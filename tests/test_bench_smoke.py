@@ -25,7 +25,7 @@ def test_web_latency_benchmark_runs_and_reports(tmp_path: Path) -> None:
             "--requests",
             "2",
             "--processes",
-            "1",
+            "2",  # the served app built in each process from the environment (serve --processus)
             "--backends",
             "sqlite",
             "--out",
@@ -40,7 +40,7 @@ def test_web_latency_benchmark_runs_and_reports(tmp_path: Path) -> None:
     report = json.loads(out.read_text(encoding="utf-8"))
     run = report["runs"][0]
     assert run["audits"] == 24 and run["snapshots"] == 48
-    pages = {k: v for k, v in run["1_process"].items() if isinstance(v, dict)}
+    pages = {k: v for k, v in run["2_process"].items() if isinstance(v, dict)}
     assert set(pages) == {
         "home",
         "practice",
