@@ -130,7 +130,7 @@ def test_no_snapshot_makes_automatic_measures_unknown() -> None:
     [
         ({"answers": {"XYZ-01.q1": "oui"}}, "n'existe pas"),
         ({"answers": {"SAV-03.q1": "peut-etre"}}, "réponses possibles"),
-        ({"answers": {"SAV-03.q1": True}}, "answers.SAV-03.q1"),
+        ({"answers": {"SAV-03.q1": True}}, "answers › SAV-03.q1"),
         ({"version": 2}, "version 2"),
         ({"unexpected": 1}, "unexpected"),
         (
@@ -160,7 +160,7 @@ def test_bad_answers_are_refused_in_french(data: dict[str, object], message: str
 def test_answers_file_yaml_syntax_error(tmp_path: Path) -> None:
     path = tmp_path / "r.yaml"
     path.write_text("answers: [unclosed\n", encoding="utf-8")
-    with pytest.raises(UserError, match="syntaxe incorrecte"):
+    with pytest.raises(UserError, match=r"ligne 2, colonne 1 : crochet « \[ » non refermé"):
         load_answers(path, K.catalogue)
 
 

@@ -395,15 +395,18 @@ def test_hand_written_contacts_file_in_french_is_read_and_kept_by_the_first_dash
         ("prestataire: {nom: [\n", "illisible"),
     ],
 )
-def test_broken_contacts_file_is_a_french_error_before_anything_is_recorded(
-    tmp_path: Path, content: str, message: str
-) -> None:
+def test_broken_contacts_file_is_named_and_the_reflexes_go_on(tmp_path: Path, content: str, message: str) -> None:
+    """Under attack, a broken contacts file must not stop the reflexes: it is named with what is
+    wrong, the steps go on without the contacts, and the file is left as it was."""
     path = Path(os.environ["OFFICINE_CONFIG_DIR"]) / "contacts.yaml"
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(content, encoding="utf-8")
     proc = officine("incident", "start", "--script", str(_script(tmp_path)), "--par", "Marie")
-    assert proc.returncode == 2 and message in proc.stderr and "Traceback" not in proc.stderr
-    assert current_incident() is None
+    said = " ".join(proc.stdout.split())
+    assert proc.returncode == 0 and "Traceback" not in proc.stderr
+    assert message in said and "Les étapes suivent sans vos contacts" in said
+    assert current_incident() is not None
+    assert path.read_text(encoding="utf-8") == content
 
 
 # -- evidence and report ----------------------------------------------------------------------

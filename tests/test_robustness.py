@@ -129,3 +129,101 @@ def test_unprivileged_collection_says_unknown_never_pass() -> None:
     shutil.rmtree(work, ignore_errors=True)
     assert results["MDP-03"].verdict.value in ("unknown", "needs_answer")
     assert results["MDP-03"].verdict.value != "pass"
+
+
+# -- issue 11: files people write, and text shown in a terminal -----------------------------------------
+
+yaml_like = st.lists(
+    st.sampled_from(
+        [
+            "a: 1",
+            "- x",
+            "  b: [1, {c: d}]",
+            "&x y",
+            "*x",
+            "<<: *x",
+            "!!python/object:os.system",
+            "2026-02-30",
+            "d: 2026-13-01",
+            "'",
+            '"',
+            "\t",
+            ":",
+            "? k",
+            "--- ",
+            "...",
+            "e: " + "9" * 5000,
+            "{",
+            "[",
+            "#",
+            "\\e",
+            "%TAG",
+        ]
+    )
+    | st.text(max_size=10),
+    max_size=12,
+).map("\n".join)
+
+
+@given(text=st.one_of(yaml_like, st.text(max_size=200)))
+@settings(max_examples=400, deadline=None)
+def test_people_yaml_is_data_or_a_yaml_error(text: str) -> None:
+    import yaml
+
+    from officine.yamlio import parse_user_yaml
+
+    try:
+        document = parse_user_yaml(text)
+    except yaml.YAMLError:
+        return
+    for loc in document.lines:  # every recorded path leads to a line of the text
+        assert 1 <= document.lines[loc] <= text.count("\n") + 2
+
+
+def test_people_yaml_refusals_name_file_and_line(tmp_path: Path) -> None:
+    from officine.yamlio import read_yaml_file
+
+    cases = {
+        "a: 1\nb: &ancre [1]\n": ("ligne 2", "ancres"),
+        "a: 1\na: 2\n": ("ligne 2", "deux fois"),
+        "a:\n  b: 2026-02-30\n": ("ligne 2", "date impossible « 2026-02-30 »"),
+        "a: b: c\n": ("ligne 1", "« : » inattendu"),
+        "a:\n\t- x\n": ("ligne 2", "tabulation"),
+        "a: '\x07'\n": ("ligne 1", "caractère interdit"),
+        "[" * 40 + "]" * 40: ("ligne 1", "imbrication"),
+    }
+    for text, (line, problem) in cases.items():
+        path = tmp_path / "f.yaml"
+        path.write_text(text, encoding="utf-8")
+        with pytest.raises(UserError) as caught:
+            read_yaml_file(path, "Le fichier de test")
+        assert str(path) in caught.value.message and line in caught.value.message, caught.value.message
+        assert problem in caught.value.message, caught.value.message
+
+
+@given(text=st.text())
+@settings(max_examples=500, deadline=None)
+def test_terminal_text_shows_what_was_there_and_nothing_a_terminal_obeys(text: str) -> None:
+    from rich.text import Text
+
+    from hostile import unsafe_characters
+    from officine.report.safe import markup, terminal_text
+
+    shown = terminal_text(text, one_line=True)
+    assert unsafe_characters(shown) == set() and "\n" not in shown
+    if not unsafe_characters(text) and "\\" not in text and "\n" not in text and "\t" not in text:
+        assert shown == text  # ordinary text (accents, emoji, brackets) is untouched
+    # Placed in markup (between tags, as the report does), the text renders exactly as shown:
+    # no tag taken from it, none of ours swallowed.
+    assert Text.from_markup(f"[bold]{markup(text)}[/bold]").plain == shown
+
+
+@given(value=json_values)
+@settings(max_examples=200, deadline=None)
+def test_json_for_the_terminal_means_the_same_document(value: object) -> None:
+    from hostile import unsafe_characters
+    from officine.report.safe import json_text
+
+    text = json_text(value)
+    assert unsafe_characters(text) == set()
+    assert json.loads(text) == value

@@ -3,18 +3,20 @@
 from __future__ import annotations
 
 import datetime as dt
-import json
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from officine.catalogue.model import Catalogue
 from officine.errors import UserError
 from officine.facts import Fact, observed
-from officine.yamlio import load_yaml
+from officine.jsonio import JsonError, load_json
+from officine.userfiles import decode_text, read_input
+from officine.validation import explain
+from officine.yamlio import MAX_USER_YAML_BYTES, read_yaml_file
 
 
 class AcceptedException(BaseModel):
@@ -84,15 +86,19 @@ def _bad(path: Path, why: str) -> UserError:
     )
 
 
-def parse_answers(data: Any, catalogue: Catalogue, path: Path) -> Answers:
+def parse_answers(
+    data: Any,
+    catalogue: Catalogue,
+    path: Path,
+    line_of: Callable[[Sequence[int | str]], int | None] | None = None,
+) -> Answers:
+    """`line_of` gives the line of a field in the file, when the file is YAML."""
     if data is None:
         return Answers()
     try:
         parsed = AnswersFile.model_validate(data)
     except ValidationError as exc:
-        err = exc.errors()[0]
-        where = ".".join(str(p) for p in err["loc"])
-        raise _bad(path, f"{where} : {err['msg']}") from exc
+        raise _bad(path, explain(exc, where=line_of)) from exc
     if parsed.version != 1:
         raise _bad(path, f"version {parsed.version} inconnue (seule la version 1 existe)")
     questions = {q.id: q for p in catalogue.practices for m in p.measures for q in m.questions}
@@ -130,14 +136,13 @@ def parse_answers(data: Any, catalogue: Catalogue, path: Path) -> Answers:
 
 
 def load_answers(path: Path, catalogue: Catalogue) -> Answers:
+    what = "Le fichier de réponses"
+    if path.suffix.lower() != ".json":
+        document = read_yaml_file(path, what, "Corrigez-le puis relancez ; rien n'a été enregistré.")
+        return parse_answers(document.data, catalogue, path, document.line_of)
+    text = decode_text(read_input(path, MAX_USER_YAML_BYTES, what), path, what)
     try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError as exc:
-        raise UserError(f"Le fichier de réponses {path} est introuvable. Vérifiez le chemin.") from exc
-    except (OSError, UnicodeDecodeError) as exc:
-        raise _bad(path, f"lecture impossible ({exc})") from exc
-    try:
-        data = json.loads(text) if path.suffix.lower() == ".json" else load_yaml(text)
-    except (json.JSONDecodeError, yaml.YAMLError) as exc:
-        raise _bad(path, f"syntaxe incorrecte ({str(exc).splitlines()[0]})") from exc
+        data = load_json(text)
+    except JsonError as exc:
+        raise _bad(path, exc.reason) from exc
     return parse_answers(data, catalogue, path)

@@ -18,15 +18,38 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path, PurePath
-from typing import Any
+from typing import Any, Literal
+
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictFloat,
+    StrictInt,
+    StrictStr,
+    ValidationError,
+)
 
 from officine import __version__
 from officine.collectors import CollectContext, run_collectors
-from officine.errors import UserError
-from officine.facts import Fact
-from officine.host.base import OBS_KINDS, Host, Observation
+from officine.errors import UserError, os_reason
+from officine.facts import Fact, FactStatus
+from officine.host.base import Host, Observation, ObsStatus
 from officine.host.local import LocalHost
 from officine.host.replay import ReplayHost
+from officine.jsonio import (
+    MAX_DEPTH,
+    JsonError,
+    JsonTooDeep,
+    depth_exceeds,
+    load_json,
+    may_hold_lone_surrogates,
+    scrub_surrogates,
+)
+from officine.userfiles import read_input
+from officine.validation import explain
 
 FORMAT = "officine-cyber/snapshot"
 SCHEMA_VERSION = 1
@@ -35,6 +58,7 @@ MAX_SNAPSHOT_BYTES = 256 * 1024 * 1024
 # A real snapshot holds a few thousand JSON values (its bulk is long command outputs). Millions of
 # tiny values ("[{},{},...]") would take 30 times their size once parsed: refused before parsing.
 MAX_JSON_VALUES = 200_000
+MAX_HOSTNAME = 255  # what the structure check accepts, and what a collector keeps
 # A JSON string, or an unterminated one up to the end (so that no quote is scanned twice).
 _JSON_STRING = re.compile(rb'"(?:[^"\\]++|\\.?)*+(?:"|\Z)', re.DOTALL)
 
@@ -87,6 +111,9 @@ def _identity(host: Host) -> dict[str, Any]:
     hostname = (hostname_obs.output or "").strip() if hostname_obs.ok else ""
     if not hostname and host.live:
         hostname = socket.gethostname()
+    # A name longer than any system allows (Linux: 64) would make the snapshot unreadable by the
+    # structure check: keep the first MAX_HOSTNAME characters (the observation keeps the file as read).
+    hostname = hostname[:MAX_HOSTNAME]
     machine = host.read_file("/etc/machine-id")
     machine_id = (machine.output or "").strip() if machine.ok else None
     return {
@@ -145,6 +172,17 @@ def _fail(path: PurePath, why: str) -> UserError:
 ENVELOPE = "officine-cyber/snapshot-envelope"
 
 
+def _json(raw: bytes, path: PurePath, why: str) -> Any:
+    try:
+        return load_json(raw.decode("utf-8-sig"))
+    except UnicodeDecodeError as exc:
+        raise _fail(path, f"{why} (ce n'est pas du texte UTF-8)") from exc
+    except JsonTooDeep as exc:
+        raise _fail(path, exc.reason) from exc
+    except JsonError as exc:
+        raise _fail(path, f"{why} ({exc.reason})") from exc
+
+
 def open_envelope(data: dict[str, Any], path: PurePath) -> Any:
     """The PowerShell collector seals the exact bytes of its snapshot: base64 payload + SHA-256."""
     try:
@@ -155,14 +193,64 @@ def open_envelope(data: dict[str, Any], path: PurePath) -> Any:
         raise _fail(path, "le contenu a été modifié ou abîmé depuis la collecte (empreinte fausse)")
     if value_count_bound(payload) > MAX_JSON_VALUES:  # the payload is untrusted JSON too
         raise _fail(path, "l'enveloppe contient bien trop d'éléments pour un instantané")
-    try:
-        body = json.loads(payload.decode("utf-8-sig"))
-    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
-        raise _fail(path, "contenu de l'enveloppe illisible") from exc
+    body = _json(payload, path, "contenu de l'enveloppe illisible")
     if not isinstance(body, dict):
         raise _fail(path, "contenu de l'enveloppe inattendu")
+    if may_hold_lone_surrogates(payload):  # PowerShell escapes broken UTF-16 (a registry value…)
+        body = scrub_surrogates(body)
     body["integrity"] = {"algorithm": "sha256", "digest": digest(body)}  # sealed by the envelope
     return body
+
+
+class _Doc(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class _ObservationDoc(_Doc):
+    kind: Literal["command", "file", "dir", "stat", "registry", "registry_keys", "cim", "powershell"]
+    target: list[StrictStr] | StrictStr
+    status: ObsStatus
+    exit_code: StrictInt | None = None
+    output: StrictStr | None = None
+    stderr: StrictStr | None = None
+    entries: list[StrictStr] | None = None
+    stat: dict[StrictStr, StrictInt | StrictFloat] | None = None
+    detail: StrictStr | None = None
+    truncated: StrictBool = False
+    redaction: StrictStr | None = None
+    duration_ms: StrictInt | StrictFloat = 0.0
+    extra: dict[StrictStr, Any] = Field(default_factory=dict)
+    key: StrictStr | None = None  # derived from kind and target: recomputed, never trusted
+
+
+class _FactDoc(_Doc):
+    status: FactStatus
+    value: Any = None
+    reason: StrictStr | None = None
+    detail: StrictStr | None = None
+    sources: list[StrictStr] = Field(default_factory=list)
+
+
+class _HostDoc(BaseModel):
+    model_config = ConfigDict(extra="allow", frozen=True)
+
+    hostname: StrictStr | None = Field(default=None, max_length=MAX_HOSTNAME)
+    machine_id_sha256: StrictStr | None = Field(default=None, max_length=128)
+
+
+class _SnapshotDoc(_Doc):
+    format: StrictStr
+    schema_version: StrictInt
+    snapshot_id: StrictStr = Field(min_length=1, max_length=100)
+    tool_version: StrictStr | None = None
+    platform: Literal["linux", "windows", "macos"]
+    mode: Literal["live", "mounted"]
+    collected_at: AwareDatetime
+    host: _HostDoc = Field(default_factory=_HostDoc)
+    collector: dict[StrictStr, Any] = Field(default_factory=dict)
+    observations: list[_ObservationDoc]
+    facts: dict[StrictStr, _FactDoc] = Field(default_factory=dict)
+    integrity: dict[StrictStr, Any]
 
 
 def parse(data: Any, path: PurePath) -> Snapshot:
@@ -170,56 +258,44 @@ def parse(data: Any, path: PurePath) -> Snapshot:
         data = open_envelope(data, path)
     if not isinstance(data, dict) or data.get("format") != FORMAT:
         raise _fail(path, "ce n'est pas un fichier produit par officine-cyber")
+    if depth_exceeds(data):
+        raise _fail(path, f"imbrication trop profonde ({MAX_DEPTH} niveaux au plus)")
     version = data.get("schema_version")
-    if version not in SUPPORTED_VERSIONS:
+    # `true` and `1.0` compare equal to 1 in Python: only the integer itself is a version.
+    if type(version) is not int or version not in SUPPORTED_VERSIONS:
         raise _fail(
             path,
-            f"version de format {version!r} inconnue de cette version du logiciel "
+            f"version de format {json.dumps(version)[:40]} inconnue de cette version du logiciel "
             f"(versions lues : {', '.join(map(str, SUPPORTED_VERSIONS))}) ; mettez officine-cyber à jour",
         )
     integrity = data.get("integrity")
     if not isinstance(integrity, dict) or integrity.get("algorithm") != "sha256":
         raise _fail(path, "le sceau d'intégrité est absent")
-    if integrity.get("digest") != digest(data):
+    try:
+        sealed = digest(data)
+    except UnicodeEncodeError as exc:  # a lone surrogate: no UTF-8 text holds one
+        raise _fail(path, "texte invalide (caractère Unicode isolé)") from exc
+    if integrity.get("digest") != sealed:
         raise _fail(path, "le contenu a été modifié ou abîmé depuis la collecte (sceau d'intégrité faux)")
     try:
-        collected_at = datetime.fromisoformat(data["collected_at"])
-        if collected_at.tzinfo is None:
-            raise ValueError("date sans fuseau")
-        observations = [Observation.from_json(o) for o in data["observations"]]
-        for obs in observations:
-            if obs.kind not in OBS_KINDS:
-                raise ValueError(f"type d'observation inconnu {obs.kind!r}")
-        facts = {str(k): Fact.from_json(v) for k, v in data.get("facts", {}).items()}
-        platform = data["platform"]
-        mode = data["mode"]
-        if platform not in ("linux", "windows", "macos") or mode not in ("live", "mounted"):
-            raise ValueError("plateforme ou mode inconnus")
-        return Snapshot(
-            snapshot_id=str(data["snapshot_id"]),
-            platform=platform,
-            mode=mode,
-            collected_at=collected_at,
-            host=dict(data.get("host") or {}),
-            collector=dict(data.get("collector") or {}),
-            observations=observations,
-            facts=facts,
-        )
-    except (KeyError, TypeError, ValueError, AttributeError) as exc:
-        raise _fail(path, f"structure inattendue ({exc})") from exc
+        doc = _SnapshotDoc.model_validate(data)
+    except ValidationError as exc:
+        raise _fail(path, "structure inattendue, " + explain(exc)) from exc
+    observations = [Observation.from_json(o.model_dump(exclude={"key"}, exclude_unset=True)) for o in doc.observations]
+    return Snapshot(
+        snapshot_id=doc.snapshot_id,
+        platform=doc.platform,
+        mode=doc.mode,
+        collected_at=doc.collected_at,
+        host=dict(data.get("host") or {}),
+        collector=dict(doc.collector),
+        observations=observations,
+        facts={k: Fact.from_json(v.model_dump(exclude_unset=True)) for k, v in doc.facts.items()},
+    )
 
 
 def load(path: Path) -> Snapshot:
-    try:
-        size = path.stat().st_size
-        if size > MAX_SNAPSHOT_BYTES:
-            raise _fail(path, f"fichier trop gros ({size} octets)")
-        raw = path.read_bytes()
-    except FileNotFoundError as exc:
-        raise UserError(f"Le fichier {path} est introuvable. Vérifiez le chemin.") from exc
-    except OSError as exc:
-        raise UserError(f"Impossible de lire {path} : {exc.strerror}.") from exc
-    return loads(raw, path)
+    return loads(read_input(path, MAX_SNAPSHOT_BYTES, "Le fichier"), path)
 
 
 STRUCTURAL = (b",", b"[", b"{")
@@ -252,11 +328,7 @@ def loads(raw: bytes, path: PurePath) -> Snapshot:
     """A snapshot from bytes (a file, an upload); `path` only names it in messages."""
     if value_count_bound(raw) > MAX_JSON_VALUES:
         raise _fail(path, "il contient bien trop d'éléments pour un instantané")
-    try:
-        data = json.loads(raw.decode("utf-8-sig"))
-    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
-        raise _fail(path, "le fichier est tronqué ou n'est pas du JSON") from exc
-    return parse(data, path)
+    return parse(_json(raw, path, "le fichier est tronqué ou n'est pas du JSON"), path)
 
 
 def save(snapshot: Snapshot, path: Path) -> None:
@@ -268,6 +340,6 @@ def save(snapshot: Snapshot, path: Path) -> None:
     except OSError as exc:
         tmp.unlink(missing_ok=True)
         raise UserError(
-            f"Impossible d'écrire l'instantané dans {path} : {exc.strerror}. "
-            "Choisissez un dossier où vous avez le droit d'écrire."
+            f"Impossible d'écrire l'instantané dans {path} : {os_reason(exc)}. "
+            "Choisissez un dossier où vous avez le droit d'écrire (et où il reste de la place)."
         ) from exc

@@ -19,6 +19,7 @@ from typing import Any
 from officine.backup.plan import Destination, Plan
 from officine.backup.records import BackupRecords, RunRecord, Sighting, VerificationRecord
 from officine.backup.restic import Restic, ResticError, classify, stderr_errors
+from officine.errors import os_reason
 from officine.parsers.misc import parse_json, parse_mounts
 
 Progress = Callable[[str], None]
@@ -295,7 +296,7 @@ def compare_node(node: dict[str, Any], restored_root: Path) -> tuple[str, str | 
     except FileNotFoundError:
         return "deleted", None
     except OSError as exc:
-        return "changed", f"original illisible ({exc.strerror})"
+        return "changed", f"original illisible ({os_reason(exc)})"
     if not _same_metadata(node, st):
         return "changed", None  # modified since the backup: a difference is expected, not corruption
     if not same_content(restored, source):

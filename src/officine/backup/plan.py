@@ -17,7 +17,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from officine.errors import UserError
 from officine.paths import config_dir
-from officine.yamlio import load_yaml
+from officine.validation import explain
+from officine.yamlio import read_yaml_file
 
 DestinationKind = Literal["disk", "rotated_disk", "network", "cloud"]
 Place = Literal["pharmacie", "domicile", "autre_site", "cloud"]
@@ -142,15 +143,14 @@ def load_plan(path: Path | None = None) -> Plan:
         raise UserError(
             f"Aucun plan de sauvegarde ({path}). Créez-le avec « officine backup plan init --source DOSSIER »."
         )
+    document = read_yaml_file(path, "Le plan de sauvegarde")
     try:
-        data = load_yaml(path.read_text(encoding="utf-8"))
-        return Plan.model_validate(data or {})
-    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
-        raise UserError(f"Plan de sauvegarde illisible ({path}) : {exc}") from exc
+        return Plan.model_validate(document.data or {})
     except ValidationError as exc:
-        err = exc.errors()[0]
-        where = ".".join(str(p) for p in err["loc"])
-        raise UserError(f"Plan de sauvegarde invalide ({path}) : {where} : {err['msg']}") from exc
+        raise UserError(
+            f"Le plan de sauvegarde {path} est invalide : {explain(exc, where=document.line_of)}. "
+            "Corrigez-le puis relancez ; rien n'a été modifié."
+        ) from exc
 
 
 def save_plan(plan: Plan, path: Path | None = None) -> Path:

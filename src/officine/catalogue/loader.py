@@ -15,6 +15,7 @@ from pydantic import ValidationError
 from officine.catalogue.model import Catalogue
 from officine.dates import french_if_iso
 from officine.errors import UserError
+from officine.validation import expected
 from officine.yamlio import load_yaml
 
 
@@ -63,7 +64,7 @@ def load_catalogue(path: Path | None = None) -> Catalogue:
         return Catalogue.model_validate(data)
     except ValidationError as exc:
         first = exc.errors()[0]
-        raise CatalogueError(f"Catalogue invalide — {_where(data, tuple(first['loc']))} : {first['msg']}") from exc
+        raise CatalogueError(f"Catalogue invalide — {_where(data, tuple(first['loc']))} : {expected(first)}") from exc
 
 
 @dataclass(frozen=True)

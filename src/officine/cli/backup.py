@@ -2,22 +2,23 @@
 
 from __future__ import annotations
 
-import json
 from datetime import date
 from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
-from rich.markup import escape
+
+from officine.report.safe import SafeConsole, json_text, markup
 
 app = typer.Typer(no_args_is_help=True, help="Sauvegardes prouvées : plan, sauvegarde, vérification, restauration.")
 plan_app = typer.Typer(no_args_is_help=True, help="Le plan de sauvegarde (quoi, où, quand).")
 schedule_app = typer.Typer(no_args_is_help=True, help="Programmation automatique.")
 app.add_typer(plan_app, name="plan")
 app.add_typer(schedule_app, name="schedule")
-out = Console(highlight=False)
-err = Console(stderr=True, highlight=False)
+# Paths, labels and restic's messages come from files and repositories: always through
+# `markup` (control characters shown, Rich markup escaped).
+out = SafeConsole()
+err = SafeConsole(stderr=True)
 
 PlanOpt = Annotated[Path | None, typer.Option("--plan", help="Fichier du plan (défaut : dossier de configuration).")]
 DbOpt = Annotated[str | None, typer.Option("--db", help="Adresse de la base (défaut : SQLite local).")]
@@ -34,7 +35,7 @@ def plan_init(
     from officine.services.backup import plan_init as init  # noqa: PLC0415
 
     path = init(source or [], lgo or [], plan, replace)
-    out.print(f"Plan créé : {path}. Ajoutez une destination : « officine backup plan add-destination ».")
+    out.print(f"Plan créé : {markup(path)}. Ajoutez une destination : « officine backup plan add-destination ».")
 
 
 @plan_app.command("add-destination")
@@ -73,7 +74,9 @@ def plan_add_destination(
         hds_expires=expires,
         plan_path=plan,
     )
-    out.print(f"Destination « {escape(dest_id)} » ajoutée. Mot de passe dans {path} (lisible par ce compte seul).")
+    out.print(
+        f"Destination « {markup(dest_id)} » ajoutée. Mot de passe dans {markup(path)} (lisible par ce compte seul)."
+    )
     if generated:
         out.print(
             "[bold]Notez ce mot de passe sur papier et rangez-le au coffre[/bold] : sans lui la sauvegarde "
@@ -89,7 +92,7 @@ def plan_remove_destination(dest_id: str, plan: PlanOpt = None) -> None:
     from officine.services.backup import remove_destination  # noqa: PLC0415
 
     remove_destination(dest_id, plan)
-    out.print(f"Destination « {escape(dest_id)} » retirée du plan ; ses données n'ont pas été touchées.")
+    out.print(f"Destination « {markup(dest_id)} » retirée du plan ; ses données n'ont pas été touchées.")
 
 
 @plan_app.command("show")
@@ -100,14 +103,14 @@ def plan_show(plan: PlanOpt = None) -> None:
     p = load_plan(plan)
     out.print("[bold]Dossiers sauvegardés[/bold]")
     for s in p.sources:
-        out.print(f"  {escape(s.path)}" + (" (LGO)" if s.lgo else ""))
+        out.print(f"  {markup(s.path)}" + (" (LGO)" if s.lgo else ""))
     out.print("[bold]Destinations[/bold]")
     for d in p.destinations:
         hds = ""
         if d.hds is not None:
-            hds = f", HDS : {'oui ' + (d.hds.reference or '') if d.hds.certified else 'non'}"
-        out.print(f"  {d.id} — {escape(d.label)} : {KIND_FR[d.kind]}, {PLACE_FR[d.place]}{hds}")
-    out.print(f"Programmation : {p.schedule}. {p.paper_copy}")
+            hds = f", HDS : {'oui ' + markup(d.hds.reference or '') if d.hds.certified else 'non'}"
+        out.print(f"  {markup(d.id)} — {markup(d.label)} : {KIND_FR[d.kind]}, {PLACE_FR[d.place]}{hds}")
+    out.print(f"Programmation : {markup(p.schedule)}. {markup(p.paper_copy)}")
 
 
 @app.command("init")
@@ -119,9 +122,9 @@ def init(plan: PlanOpt = None, db: DbOpt = None) -> None:
     g = Guardian.open(plan, db)
     for d in g.plan.destinations:
         if d.local_path is not None and not d.local_path.parent.exists():
-            out.print(f"  {d.id} : absent (branchez le disque) — ignoré")
+            out.print(f"  {markup(d.id)} : absent (branchez le disque) — ignoré")
             continue
-        out.print(f"  {d.id} : {init_destination(d, g.restic)}")
+        out.print(f"  {markup(d.id)} : {markup(init_destination(d, g.restic))}")
 
 
 @app.command("run")
@@ -151,7 +154,10 @@ def run(
     }
     for r in runs:
         size = f", {r.files_total} fichiers" if r.files_total is not None else ""
-        out.print(f"  {r.destination_id} : {labels[r.status]}{size}" + (f" — {escape(r.message)}" if r.message else ""))
+        out.print(
+            f"  {markup(r.destination_id)} : {labels[r.status]}{size}"
+            + (f" — {markup(r.message)}" if r.message else "")
+        )
     if any(r.status == "failed" for r in runs) or all(r.status == "absent" for r in runs):
         raise typer.Exit(1)
 
@@ -176,15 +182,15 @@ def drill(
         r = outcome.record
         if r.status == "passed":
             out.print(
-                f"  {d.id} : [green]vérification réussie[/green] — {r.files_checked} fichier(s) restauré(s) "
+                f"  {markup(d.id)} : [green]vérification réussie[/green] — {r.files_checked} fichier(s) restauré(s) "
                 f"et "
                 f"comparé(s){' (tous)' if r.full else ''}, contrôle du dépôt {r.check_subset}"
             )
         elif r.error_code == "absent":
-            out.print(f"  {d.id} : [dim]{escape(r.message or '')}[/dim]")
+            out.print(f"  {markup(d.id)} : [dim]{markup(r.message or '')}[/dim]")
         else:
             failed = True
-            out.print(f"  {d.id} : [red]ÉCHEC[/red] — {escape(r.message or '')}")
+            out.print(f"  {markup(d.id)} : [red]ÉCHEC[/red] — {markup(r.message or '')}")
     if failed:
         raise typer.Exit(1)
 
@@ -203,17 +209,17 @@ def status(
     results, _facts = backup_status(db, plan)
     failing = [r for r in results if r.verdict.value == "fail"]
     if as_json:
-        print(json.dumps({"ok": not failing, "measures": [r.to_json() for r in results]}, ensure_ascii=False, indent=2))
+        print(json_text({"ok": not failing, "measures": [r.to_json() for r in results]}))
     else:
         messages = load_messages()
         for r in results:
             label = messages.verdicts.get(r.verdict.value, r.verdict.value)
             out.print(
                 f"[{STYLE[r.verdict]}]{SYMBOL[r.verdict]} {label}[/{STYLE[r.verdict]}]  {r.measure.id} "
-                f"{escape(r.measure.title)}"
+                f"{markup(r.measure.title)}"
             )
             for e in r.evidence:
-                out.print(f"     {escape(e.text)}")
+                out.print(f"     {markup(e.text)}")
     if failing:
         raise typer.Exit(1)
 
@@ -226,7 +232,8 @@ def list_snapshots(destination: str, plan: PlanOpt = None, db: DbOpt = None) -> 
     g = Guardian.open(plan, db)
     for s in snapshots(g, destination):
         out.print(
-            f"  {s.get('short_id')}  {str(s.get('time', ''))[:16].replace('T', ' ')}  {', '.join(s.get('paths', []))}"
+            f"  {markup(s.get('short_id'))}  {markup(str(s.get('time', ''))[:16].replace('T', ' '))}  "
+            f"{markup(', '.join(map(str, s.get('paths', []))))}"
         )
 
 
@@ -249,7 +256,7 @@ def restore(
     g = Guardian.open(plan, db)
     out.print("Étape 1/3 — vérification de la destination et du dossier cible…")
     done = do_restore(g, destination, target, snapshot, include, overwrite)
-    out.print(f"Étape 2/3 — restauration vérifiée terminée dans {done}.")
+    out.print(f"Étape 2/3 — restauration vérifiée terminée dans {markup(done)}.")
     out.print(
         "Étape 3/3 — ouvrez quelques fichiers pour contrôler, puis copiez-les à leur place si tout est bon. "
         "En cas de doute, appelez votre prestataire avant de remplacer quoi que ce soit."
@@ -278,7 +285,7 @@ def schedule_install(
     from officine.services.backup import install_schedule  # noqa: PLC0415
 
     for path in install_schedule(load_plan(plan), unit_dir):
-        out.print(f"  écrit : {path}")
+        out.print(f"  écrit : {markup(path)}")
     out.print("Activez-le : « systemctl daemon-reload && systemctl enable --now officine-backup.timer ».")
 
 
@@ -294,7 +301,7 @@ def schedule_remove(
     removed = remove_schedule(unit_dir)
     out.print(
         "Retiré : "
-        + (", ".join(map(str, removed)) or "rien à retirer")
+        + (markup(", ".join(map(str, removed))) or "rien à retirer")
         + ". Pensez à « systemctl disable --now officine-backup.timer »."
     )
 

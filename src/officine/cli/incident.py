@@ -10,13 +10,15 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
-from rich.markup import escape
+
+from officine.report.safe import SafeConsole, markup, terminal_text
 
 app = typer.Typer(no_args_is_help=True, help="Je pense que nous sommes attaqués : les bons réflexes, pas à pas.")
 breach_app = typer.Typer(no_args_is_help=True, help="Registre des violations de données personnelles.")
 app.add_typer(breach_app, name="breach")
-out = Console(highlight=False)
+# Names, notes and paths come from files and people: always through `markup` (control
+# characters shown, Rich markup escaped).
+out = SafeConsole()
 
 ByOpt = Annotated[str | None, typer.Option("--par", help="Qui agit (nom et fonction).")]
 ACTION_REPLIES = {"o": "fait", "oui": "fait", "p": "passe", "passer": "passe", "q": "quitter", "quitter": "quitter"}
@@ -77,26 +79,26 @@ def _warn(warnings: list[str]) -> None:
     for text in dict.fromkeys(warnings):
         if text not in _shown:
             _shown.add(text)
-            out.print(f"[yellow]Attention :[/yellow] {escape(text)}")
+            out.print(f"[yellow]Attention :[/yellow] {markup(text)}")
 
 
 def _show_step(step: Any, contacts: dict[str, Any]) -> None:
     from officine.incident.contacts import ROLES, Contact, contacts_file  # noqa: PLC0415
 
-    out.print(f"\n[bold]{escape(step.title)}[/bold]")
-    out.print(escape(step.text))
+    out.print(f"\n[bold]{markup(step.title)}[/bold]")
+    out.print(markup(step.text))
     for role in step.contacts:
         contact = contacts.get(role) or Contact()
         label = ROLES.get(role, role)
         if contact.filled:
-            phone = f" — [bold]{escape(contact.phone)}[/bold]" if contact.phone else ""
-            name = escape(contact.name or "(sans nom)")
-            email = f" — {escape(contact.email)}" if contact.email else ""
+            phone = f" — [bold]{markup(contact.phone)}[/bold]" if contact.phone else ""
+            name = markup(contact.name or "(sans nom)")
+            email = f" — {markup(contact.email)}" if contact.email else ""
             out.print(f"  [cyan]{label}[/cyan] : {name}{phone}{email}")
         else:
             out.print(
                 f"  [cyan]{label}[/cyan] : non renseigné (à compléter sur le tableau de bord, page « La pharmacie », "
-                f"ou dans {escape(str(contacts_file()))})"
+                f"ou dans {markup(str(contacts_file()))})"
             )
 
 
@@ -104,12 +106,9 @@ def _read_script(script: Path) -> dict[str, Any]:
     """The prepared answers, checked whole before anything is recorded."""
     from officine.errors import UserError  # noqa: PLC0415
     from officine.incident.runbook import steps  # noqa: PLC0415
-    from officine.yamlio import load_yaml  # noqa: PLC0415
+    from officine.yamlio import read_yaml_file  # noqa: PLC0415
 
-    try:
-        scripted = load_yaml(script.read_text(encoding="utf-8")) or {}
-    except Exception as exc:
-        raise UserError(f"Fichier de réponses illisible ({script}) : {exc}") from exc
+    scripted = read_yaml_file(script, "Le fichier de réponses").data or {}
     if not isinstance(scripted, dict) or not isinstance(scripted.get("steps", {}), dict):
         raise UserError(f"Fichier de réponses invalide ({script}) : « steps » doit associer étape et réponse.")
     by_id = {s.id: s for s in steps()}
@@ -168,7 +167,11 @@ def start(
     from officine.incident.runbook import STEP_DONE, STEP_SKIPPED, current_incident, open_incident, steps  # noqa: PLC0415
 
     scripted = _read_script(script) if script is not None else None
-    contacts = load_contacts()  # a broken contacts file is said before anything is recorded
+    try:
+        contacts = load_contacts()
+    except UserError as exc:  # under attack, a broken contacts file must not stop the reflexes
+        out.print(f"[yellow]Attention :[/yellow] {markup(exc.message)} Les étapes suivent sans vos contacts.")
+        contacts = {}
     if scripted is not None:
         named = by or scripted.get("by")
         if not named:
@@ -209,7 +212,7 @@ def start(
             appended = incident.record(actor, STEP_DONE, step=step.id, answer=reply, note=note)
             out.print(f"  → noté : {reply}")
             if reply == "oui" and step.id in FOLLOW_UP:
-                out.print(f"  [bold]{escape(FOLLOW_UP[step.id])}[/bold]")
+                out.print(f"  [bold]{markup(FOLLOW_UP[step.id])}[/bold]")
         else:
             appended = incident.record(actor, STEP_DONE, step=step.id, note=note)
             out.print("  → noté : fait")
@@ -229,14 +232,14 @@ def status() -> None:
         out.print("Aucun incident en cours.")
         return
     done = incident.done_steps()
-    out.print(f"Incident {incident.id}")
+    out.print(f"Incident {markup(incident.id)}")
     for step in steps():
         e = done.get(step.id)
         if e is None:
-            out.print(f"  [yellow]…[/yellow]  {escape(step.title)}")
+            out.print(f"  [yellow]…[/yellow]  {markup(step.title)}")
             continue
         answer = f", réponse : {e.detail('answer')}" if e.detail("answer") else ""
-        out.print(f"  [green]✔[/green] {e.when()} ({escape(e.actor)}{escape(answer)})  {escape(step.title)}")
+        out.print(f"  [green]✔[/green] {e.when()} ({markup(e.actor)}{markup(answer)})  {markup(step.title)}")
     now = datetime.now(UTC)
     for b in list_breaches():
         if not b.notified:
@@ -283,7 +286,7 @@ def reconnect(by: ByOpt = None) -> None:
     if not done.complete:
         out.print(
             "[bold red]Réseau pas entièrement rétabli[/bold red] : "
-            + escape(", ".join(done.failed))
+            + markup(", ".join(done.failed))
             + ". L'état d'avant l'isolement est gardé : relancez « officine incident reconnect », ou rallumez "
             "l'interface à la main (« ip link set dev NOM up ») et appelez votre prestataire."
         )
@@ -371,7 +374,7 @@ def verify(
 
     if receipt is not None:
         matches, why = check_receipt(receipt)
-        out.print(("[green]Reçu conforme[/green] : " if matches else "[red]Reçu NON CONFORME[/red] : ") + escape(why))
+        out.print(("[green]Reçu conforme[/green] : " if matches else "[red]Reçu NON CONFORME[/red] : ") + markup(why))
         if not matches:
             raise typer.Exit(1)
         return
@@ -381,11 +384,11 @@ def verify(
     for name, result in results:
         head = result.head
         count = f"{len(result.entries)} entrées" + (f", dernière n° {head[0]}" if head else "")
-        out.print(f"{LABELS[result.status]}  {escape(name)} ({count})")
+        out.print(f"{LABELS[result.status]}  {markup(name)} ({count})")
         for p in result.findings:
-            out.print(f"    {escape(p.message)}")
+            out.print(f"    {markup(p.message)}")
         for p in result.notices:
-            out.print(f"    [dim]à noter :[/dim] {escape(p.message)}")
+            out.print(f"    [dim]à noter :[/dim] {markup(p.message)}")
     if any(not r.ok for _, r in results):
         raise typer.Exit(1)
 
@@ -410,7 +413,7 @@ def report(
     except OSError as exc:
         raise UserError(f"Le rapport n'a pas pu être écrit dans {destination} : {exc.strerror or exc}.") from exc
     out.print(f"Rapport écrit : {written}")
-    out.print(escape(integrity_text(incident.verify())))
+    out.print(markup(integrity_text(incident.verify())))
     out.print(
         f"Reçu d'intégrité, à noter et garder hors de ce poste : [bold]{incident.receipt()}[/bold]", soft_wrap=True
     )
@@ -488,7 +491,7 @@ def breach_list() -> None:
         out.print("Registre vide.")
     for b in rows:
         status = "notifiée" if b.notified else f"non notifiée ({b.not_notified_reason or 'à notifier'})"
-        out.print(f"n° {b.id}  découverte le {b.discovered_at:%d/%m/%Y %H:%M}  {escape(b.nature)}  — {escape(status)}")
+        out.print(f"n° {b.id}  découverte le {b.discovered_at:%d/%m/%Y %H:%M}  {markup(b.nature)}  — {markup(status)}")
 
 
 @breach_app.command("draft")
@@ -501,4 +504,4 @@ def breach_draft(number: int, pharmacy: Annotated[str, typer.Option("--pharmacie
     found = next((b for b in list_breaches() if b.id == number), None)
     if found is None:
         raise UserError(f"Pas de violation n° {number} au registre.")
-    print(cnil_draft(found, pharmacy, datetime.now(UTC)), end="")
+    print(terminal_text(cnil_draft(found, pharmacy, datetime.now(UTC))), end="")

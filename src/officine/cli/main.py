@@ -10,12 +10,13 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
+from rich.markup import escape
 from rich.status import Status
 from typer.exceptions import TyperException
 
 from officine import __version__
 from officine.errors import UserError
+from officine.report.safe import SafeConsole, json_text, markup, terminal_text
 
 app = typer.Typer(
     add_completion=False,
@@ -36,8 +37,8 @@ app.command("setup-code")(setup_code)
 app.command()(unlock)
 app.command("reset-password")(reset_password)
 app.command("accounts")(list_accounts)
-out = Console(highlight=False)
-err = Console(stderr=True, highlight=False)
+out = SafeConsole()
+err = SafeConsole(stderr=True)
 
 
 def _version(value: bool) -> None:
@@ -88,7 +89,7 @@ def audit(
             save=not no_save,
         )
     if as_json:
-        print(json.dumps(result.assessment.to_json(), ensure_ascii=False, indent=2))
+        print(json_text(result.assessment.to_json()))
     else:
         render(result.assessment, load_messages(), out, verbose=not brief)
         if result.audit_id is not None:
@@ -113,7 +114,9 @@ def collect(
         print(snap.dumps())
         return
     snapshot.save(snap, out_file)
-    err.print(f"Instantané écrit dans {out_file} ({len(snap.observations)} observations, {len(snap.facts)} constats).")
+    err.print(
+        f"Instantané écrit dans {markup(out_file)} ({len(snap.observations)} observations, {len(snap.facts)} constats)."
+    )
 
 
 @app.command()
@@ -149,7 +152,8 @@ def collector(
     # UTF-8 with BOM: what Windows PowerShell 5.1 reads without guessing (the script is ASCII anyway).
     out_file.write_text(script, encoding="utf-8-sig", newline="\r\n")
     err.print(
-        f"Script écrit dans {out_file}. Sur le poste Windows : powershell -ExecutionPolicy Bypass -File collect.ps1"
+        f"Script écrit dans {markup(out_file)}. "
+        "Sur le poste Windows : powershell -ExecutionPolicy Bypass -File collect.ps1"
     )
 
 
@@ -159,18 +163,14 @@ def history(
     db: Annotated[str | None, typer.Option("--db", help="Adresse de la base (défaut : SQLite local).")] = None,
 ) -> None:
     """Liste les audits enregistrés et l'évolution de la note."""
-    from rich.markup import escape  # noqa: PLC0415
-
     from officine.dates import moment  # noqa: PLC0415
     from officine.store import Store  # noqa: PLC0415
 
     rows = Store(db).history()
     if as_json:
         print(
-            json.dumps(
-                [{"id": r.id, "date": r.created_at.isoformat(), "score": r.score, "hosts": r.hosts} for r in rows],
-                ensure_ascii=False,
-                indent=2,
+            json_text(
+                [{"id": r.id, "date": r.created_at.isoformat(), "score": r.score, "hosts": r.hosts} for r in rows]
             )
         )
         return
@@ -185,7 +185,7 @@ def history(
         n = len(r.hosts)
         out.print(
             f"n° {r.id}  {moment(r.created_at)}  note {'—' if r.score is None else r.score}{trend}  "
-            f"{n} poste{'s' if n > 1 else ''} : {escape(', '.join(r.hosts))}"
+            f"{n} poste{'s' if n > 1 else ''} : {', '.join(markup(h) for h in r.hosts)}"
         )
         if r.score is not None:
             previous[r.scope] = r.score
@@ -224,7 +224,8 @@ def run(argv: list[str] | None = None) -> None:
         code = app(args=argv, standalone_mode=False, prog_name="officine")
         sys.exit(code if isinstance(code, int) else 0)
     except UserError as exc:
-        err.print(f"[bold red]Erreur :[/bold red] {exc.message}", highlight=False)
+        # A message can quote a file's content (a wrong answer, a hostname): shown, never obeyed.
+        err.print(f"[bold red]Erreur :[/bold red] {escape(terminal_text(exc.message))}")
         sys.exit(exc.exit_code)
     except typer.Exit as exc:
         sys.exit(exc.exit_code)
@@ -233,7 +234,7 @@ def run(argv: list[str] | None = None) -> None:
         sys.exit(130)
     except TyperException as exc:
         err.print(
-            f"[bold red]Commande incorrecte :[/bold red] {exc.format_message()}\n"
+            f"[bold red]Commande incorrecte :[/bold red] {escape(terminal_text(exc.format_message()))}\n"
             "Voir « officine --help » ou « officine COMMANDE --help »."
         )
         sys.exit(2)

@@ -16,13 +16,13 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.markup import escape
 
 from officine.errors import UserError
+from officine.report.safe import SafeConsole
 
-out = Console(highlight=False)
-err = Console(stderr=True, highlight=False)
+out = SafeConsole()
+err = SafeConsole(stderr=True)
 DEFAULT_PORT = 8421
 DbOption = Annotated[str | None, typer.Option("--db", help="Adresse de la base (défaut : SQLite local).")]
 

@@ -11,6 +11,7 @@ import sys
 import time
 from pathlib import Path
 
+from officine.errors import os_reason
 from officine.host.base import Host, Observation, ObsKind, ObsStatus
 
 MAX_OUTPUT = 4_000_000
@@ -53,6 +54,44 @@ def resolve_in_root(root: Path, path: str, max_links: int = 40) -> Path:
     return root.joinpath(*resolved)
 
 
+class _NotRegular(Exception):
+    """A path that is a pipe, a device or a socket: reading it could block or never end."""
+
+
+_NON_REGULAR = {
+    stat_mod.S_IFDIR: "c'est un dossier",
+    stat_mod.S_IFIFO: "tube (FIFO) : non lu",
+    stat_mod.S_IFCHR: "périphérique : non lu",
+    stat_mod.S_IFBLK: "périphérique : non lu",
+    stat_mod.S_IFSOCK: "prise réseau (socket) : non lue",
+}
+
+
+def _read_regular(path: Path, max_bytes: int) -> bytes:
+    """At most `max_bytes + 1` bytes of a regular file. The kind is checked before opening (a
+    tape or a serial line can react to `open`) and again on the open descriptor (the path may
+    change in between); a pipe opened non-blocking never waits for a writer."""
+    mode = os.stat(path).st_mode
+    if not stat_mod.S_ISREG(mode):
+        raise _NotRegular(_NON_REGULAR.get(stat_mod.S_IFMT(mode), "fichier spécial : non lu"))
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
+    try:
+        mode = os.fstat(fd).st_mode
+        if not stat_mod.S_ISREG(mode):
+            raise _NotRegular(_NON_REGULAR.get(stat_mod.S_IFMT(mode), "fichier spécial : non lu"))
+        chunks = []
+        remaining = max_bytes + 1
+        while remaining > 0:
+            chunk = os.read(fd, min(remaining, 1 << 20))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            remaining -= len(chunk)
+        return b"".join(chunks)
+    finally:
+        os.close(fd)
+
+
 class LocalHost(Host):
     def __init__(self, root: str | Path | None = None) -> None:
         super().__init__()
@@ -77,12 +116,7 @@ class LocalHost(Host):
             status = ObsStatus.denied
         else:
             status = ObsStatus.error
-        return Observation(
-            kind=kind,
-            target=target,
-            status=status,
-            detail=exc.strerror or str(exc),
-        )
+        return Observation(kind=kind, target=target, status=status, detail=os_reason(exc))
 
     # -- commands -----------------------------------------------------------
     def _run(self, argv: list[str], timeout: float, exec_argv: list[str] | None) -> Observation:
@@ -143,10 +177,9 @@ class LocalHost(Host):
                 detail="fichier du système en fonctionnement",
             )
         try:
-            with self._real(path).open("rb") as fh:
-                data = fh.read(max_bytes + 1)
-        except IsADirectoryError as exc:
-            return Observation(kind="file", target=path, status=ObsStatus.error, detail=exc.strerror)
+            data = _read_regular(self._real(path), max_bytes)
+        except _NotRegular as exc:
+            return Observation(kind="file", target=path, status=ObsStatus.error, detail=str(exc))
         except OSError as exc:
             return self._os_error("file", path, exc)
         return Observation(

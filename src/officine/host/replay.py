@@ -6,6 +6,16 @@ import copy
 from collections.abc import Iterable
 
 from officine.host.base import Host, Observation, ObsKind, ObsStatus, observation_key
+from officine.host.local import MAX_OUTPUT
+
+
+def _capped(obs: Observation, limit: int) -> Observation:
+    """A snapshot may hold more than a live read would have kept (a forged or foreign file):
+    parsers never see more than the live limit, and the cut is marked as on a live host."""
+    if obs.output is not None and len(obs.output) > limit:
+        obs.output = obs.output[:limit]
+        obs.truncated = True
+    return obs
 
 
 class ReplayHost(Host):
@@ -28,13 +38,13 @@ class ReplayHost(Host):
         )
 
     def _recorded(self, kind: ObsKind, target: str) -> Observation:
-        return self._lookup(kind, target)
+        return _capped(self._lookup(kind, target), MAX_OUTPUT)
 
     def _run(self, argv: list[str], timeout: float, exec_argv: list[str] | None) -> Observation:
-        return self._lookup("command", argv)
+        return _capped(self._lookup("command", argv), MAX_OUTPUT)
 
     def _read_file(self, path: str, max_bytes: int) -> Observation:
-        return self._lookup("file", path)
+        return _capped(self._lookup("file", path), max_bytes)
 
     def _list_dir(self, path: str) -> Observation:
         return self._lookup("dir", path)

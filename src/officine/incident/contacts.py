@@ -17,7 +17,7 @@ from pydantic import AliasChoices, BaseModel, ConfigDict, Field, ValidationError
 
 from officine.errors import UserError
 from officine.paths import config_dir
-from officine.yamlio import load_yaml
+from officine.yamlio import read_yaml_file
 
 ROLES = {
     "prestataire": "Prestataire informatique",
@@ -59,16 +59,10 @@ def load_contacts(path: Path | None = None) -> dict[str, Contact]:
     """Every role, filled or empty. A broken file is a French error that names it."""
     path = path or contacts_file()
     empty = {role: Contact() for role in ROLES}
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
+    if not path.exists():
         return empty
-    except (OSError, UnicodeDecodeError) as exc:
-        raise UserError(f"Fichier de contacts illisible ({path}) : {exc}.") from exc
-    try:
-        data = load_yaml(text) or {}
-    except yaml.YAMLError as exc:
-        raise UserError(f"Fichier de contacts illisible ({path}) : {exc}") from exc
+    # People's YAML: no aliases, bounded size and depth, impossible dates named with their line.
+    data = read_yaml_file(path, "Le fichier de contacts").data or {}
     if not isinstance(data, dict):
         raise UserError(f"Fichier de contacts invalide ({path}) : un rôle par ligne ({', '.join(ROLES)}).")
     unknown = [str(k) for k in data if k not in ROLES]

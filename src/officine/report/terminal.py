@@ -13,6 +13,7 @@ from officine.catalogue.loader import Messages
 from officine.catalogue.model import Verdict
 from officine.dates import day, moment
 from officine.evaluate import Assessment, MeasureResult
+from officine.report.safe import markup
 from officine.services import story
 from officine.services.bilan import shown_score
 
@@ -57,26 +58,29 @@ def _needing_root(assessment: Assessment, host: dict[str, object]) -> str:
 
 
 def _code(text: str) -> str:
-    """A catalogue text for the terminal: escaped, `commands` in bold."""
-    return re.sub(r"`([^`]+)`", r"[bold]\1[/bold]", escape(" ".join(text.split())))
+    """A catalogue text for the terminal: made safe, `commands` in bold."""
+    return re.sub(r"`([^`]+)`", r"[bold]\1[/bold]", markup(" ".join(text.split())))
 
 
 def _hosts(assessment: Assessment) -> str:
-    names = [f"{h['hostname']} ({moment(h['collected_at'])})" for h in assessment.hosts]
+    """The workstations judged, with their collection time in Paris; a long list is cut."""
+    names = [f"{markup(h['hostname'])} ({moment(str(h['collected_at']))})" for h in assessment.hosts]
     shown, more = story.shorten(names)
     return ", ".join(shown) + (f" … et {more} autres" if more else "")
 
 
 def render(assessment: Assessment, messages: Messages, console: Console, verbose: bool = True) -> None:
+    """Everything from a snapshot or an answers file goes through `markup()`: escapes and
+    markup in a hostname or an evidence text are shown, never obeyed."""
     doc = assessment.to_json()
     n = len(assessment.hosts)
     console.rule("[bold]Bilan de cybersécurité de l'officine")
-    console.print(f"{'Poste audité' if n <= 1 else f'{n} postes audités'} : {escape(_hosts(assessment)) or 'aucun'}")
+    console.print(f"{'Poste audité' if n <= 1 else f'{n} postes audités'} : {_hosts(assessment) or 'aucun'}")
     for h in assessment.hosts:
         if h.get("needs_privileges"):
             console.print(
-                f"[yellow]Audit de {escape(h['hostname'])} lancé sans droits administrateur :[/yellow] "
-                f"relancez avec sudo pour vérifier aussi : {escape(_needing_root(assessment, h))}."
+                f"[yellow]Audit de {markup(h['hostname'])} lancé sans droits administrateur :[/yellow] "
+                f"relancez avec sudo pour vérifier aussi : {markup(_needing_root(assessment, h))}."
             )
     covers = "ce poste" if n == 1 else f"ces {n} postes"
     console.print(
@@ -146,12 +150,12 @@ def render(assessment: Assessment, messages: Messages, console: Console, verbose
             console.print(line)
             for e in r.evidence:
                 where = f"{e.host} : " if e.host and len(assessment.hosts) > 1 else ""
-                console.print(f"     [dim]constat[/dim] {escape(where + e.text)}")
+                console.print(f"     [dim]constat[/dim] {markup(where + e.text)}")
             if r.exception is not None:
                 until = f", jusqu'au {day(r.exception.until)}" if r.exception.until else ""
                 console.print(
-                    f"     [blue]exception[/blue] {escape(r.exception.justification)} "
-                    f"({escape(r.exception.by)}, le {day(r.exception.date)}{until})"
+                    f"     [blue]exception[/blue] {markup(r.exception.justification)} "
+                    f"({markup(r.exception.by)}, le {day(r.exception.date)}{until})"
                 )
             if r.verdict is Verdict.needs_answer:
                 for q in r.measure.questions:
@@ -161,5 +165,5 @@ def render(assessment: Assessment, messages: Messages, console: Console, verbose
                     )
             if r.verdict in (Verdict.fail, Verdict.warn, Verdict.unknown):
                 for advice in r.remediations or [{"hosts": [], "text": r.remediation}]:
-                    where = f"({escape(', '.join(advice['hosts']))}) " if advice["hosts"] else ""
+                    where = f"({markup(', '.join(advice['hosts']))}) " if advice["hosts"] else ""
                     console.print(f"     [bold]à faire[/bold] {where}{_code(advice['text'])}")

@@ -32,6 +32,7 @@ from officine.paths import config_dir
 from officine.services.knowledge import load_knowledge
 from officine.services.site import load_profile
 from officine.store import Store
+from officine.validation import explain
 
 BACKUP_MEASURES = ("SAV-01", "SAV-02", "SAV-03", "SAV-04", "SAV-05", "SAV-06")
 
@@ -154,10 +155,8 @@ def add_destination(
 
 
 def _first_error(exc: ValueError) -> str:
-    errors = getattr(exc, "errors", None)
-    if callable(errors):
-        err = errors()[0]
-        return f"{'.'.join(str(p) for p in err['loc'])} : {err['msg']}"
+    if isinstance(exc, ValidationError):
+        return explain(exc)
     return str(exc)
 
 

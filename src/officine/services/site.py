@@ -18,6 +18,7 @@ from officine.incident.contacts import ROLES as CONTACT_LABELS
 from officine.incident.contacts import Contact, load_contacts, save_contacts
 from officine.store import Store
 from officine.store.models import SettingRow
+from officine.validation import expected
 
 FINESS = re.compile(r"^\d{9}$")
 TEAM_ROLES = {
@@ -83,10 +84,7 @@ def invalid(exc: ValidationError, what: str) -> UserError:
     """The first problem of a form, in French, naming the field."""
     err = exc.errors()[0]
     field = FIELD_LABELS.get(str(err["loc"][-1]), str(err["loc"][-1])) if err["loc"] else what
-    # Our validators word their own French reason; pydantic's other messages are English.
-    msg = {"string_too_short": "trop court ou vide", "string_too_long": "trop long"}.get(
-        err["type"], str(err["msg"]).removeprefix("Value error, ") if err["type"] == "value_error" else "valeur refusée"
-    )
+    msg = "trop court ou vide" if err["type"] == "string_too_short" else expected(err)
     return UserError(f"{what} : champ « {field} » invalide ({msg}). Rien n'a été enregistré.")
 
 

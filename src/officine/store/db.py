@@ -5,24 +5,34 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, Engine, create_engine, event, inspect, select, text
-from sqlalchemy.exc import OperationalError, SQLAlchemyError
+from filelock import FileLock
+from filelock import Timeout as LockTimeout
+from sqlalchemy import Connection, Engine, ExceptionContext, create_engine, event, inspect, select, text
+from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
-from officine.errors import UserError
+from officine.errors import UserError, os_reason
 from officine.paths import ENV_DATA_DIR, data_dir
+from officine.store.faults import database_problem
 from officine.store.models import AuditRow, AuditSnapshotRow, BlobRow, HostRow, MeasureResultRow, SnapshotRow
 from officine.store.packing import PackingError, blob_refs, pack, unpack
 
 ENV_URL = "OFFICINE_DATABASE_URL"
 # The newest migration in store/migrations/versions (a test checks they agree).
 HEAD_REVISION = "0008"
+# Several processes may open a fresh database at once (audits started together, the dashboard):
+# one migrates, the others wait for it, then find the schema current.
+MIGRATION_LOCK_TIMEOUT_S = 300
+RECORD_ATTEMPTS = 5
+PG_MIGRATION_LOCK = 0x0FF1C1E  # any constant: the advisory lock every officine-cyber process takes
 
 
 def scope_of(keys: list[str]) -> str:
@@ -63,8 +73,9 @@ class AuditSummary:
 class Store:
     def __init__(self, url: str | None = None) -> None:
         self.url = url or default_database_url()
+        self.path: Path | None = None  # the SQLite file
         if self.url.startswith("sqlite:///"):
-            path = Path(self.url.removeprefix("sqlite:///"))
+            path = self.path = Path(self.url.removeprefix("sqlite:///"))
             try:
                 path.parent.mkdir(parents=True, exist_ok=True)
                 if path.exists() and not os.access(path, os.W_OK):
@@ -75,24 +86,55 @@ class Store:
             except OSError as exc:
                 raise UserError(
                     f"Impossible d'écrire dans le dossier de données {path.parent} "
-                    f"({exc.strerror or 'accès refusé'}). Choisissez un autre dossier avec "
+                    f"({os_reason(exc) if exc.errno else 'accès refusé'}). Choisissez un autre dossier avec "
                     f"{ENV_DATA_DIR} ou une autre base avec {ENV_URL}."
                 ) from exc
         try:
             self.engine: Engine = create_engine(self.url)
         except (SQLAlchemyError, ImportError, ValueError) as exc:
-            raise UserError(f"Adresse de base de données invalide ({_describe(self.url)}) : {exc}") from exc
+            raise UserError(
+                f"Adresse de base de données invalide ({_describe(self.url)}). Exemples : "
+                "sqlite:///chemin/officine.db, postgresql+psycopg://compte@serveur/base."
+            ) from exc
         if self.engine.dialect.name == "sqlite":
             event.listen(self.engine, "connect", _sqlite_pragmas)
+        event.listen(self.engine, "handle_error", self._translate_error)
         self._migrate()
+
+    def _translate_error(self, context: ExceptionContext) -> None:
+        """A full disk, a damaged file, no access: a French message saying what to do (see faults)."""
+        problem = database_problem(context.original_exception, _describe(self.url), self.path)
+        if problem is not None:
+            raise problem from context.sqlalchemy_exception
+
+    @contextmanager
+    def _migration_lock(self) -> Iterator[Connection]:
+        """A transaction that no other officine-cyber process migrating this database runs at
+        the same time: a file lock next to a SQLite file, an advisory lock on PostgreSQL."""
+        if self.path is not None:
+            lock = FileLock(
+                self.path.with_name(self.path.name + ".migration.lock"), timeout=MIGRATION_LOCK_TIMEOUT_S, mode=0o600
+            )
+            try:
+                with lock, self.engine.begin() as conn:
+                    yield conn
+            except LockTimeout as exc:
+                raise UserError(
+                    f"La base de données ({_describe(self.url)}) est en cours de mise à jour par un autre "
+                    "programme officine-cyber depuis plus de cinq minutes. Réessayez plus tard ; rien n'a été modifié."
+                ) from exc
+            return
+        with self.engine.begin() as conn:
+            if conn.dialect.name == "postgresql":  # held until this transaction ends
+                conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": PG_MIGRATION_LOCK})
+            yield conn
 
     def _migrate(self) -> None:
         """Bring the schema to the latest revision. Alembic (slow to import) only runs when needed."""
         try:
             with self.engine.connect() as conn:
-                current = _current_revision(conn)
-            if current == HEAD_REVISION:
-                return
+                if _current_revision(conn) == HEAD_REVISION:
+                    return
             from alembic import command  # noqa: PLC0415
             from alembic.config import Config  # noqa: PLC0415
             from alembic.script import ScriptDirectory  # noqa: PLC0415
@@ -100,19 +142,22 @@ class Store:
             config = Config()
             config.set_main_option("script_location", str(resources.files("officine.store") / "migrations"))
             known = {rev.revision for rev in ScriptDirectory.from_config(config).walk_revisions()}
-            if current is not None and current not in known:
-                raise UserError(
-                    f"La base de données ({_describe(self.url)}) a été créée par une version plus récente "
-                    f"d'officine-cyber (révision {current}). Installez cette version (ou une plus récente) : "
-                    "rien n'a été modifié."
-                )
-            with self.engine.begin() as conn:
+            with self._migration_lock() as conn:
+                current = _current_revision(conn)  # again: another process may have migrated meanwhile
+                if current == HEAD_REVISION:
+                    return
+                if current is not None and current not in known:
+                    raise UserError(
+                        f"La base de données ({_describe(self.url)}) a été créée par une version plus récente "
+                        f"d'officine-cyber (révision {current}). Installez cette version (ou une plus récente) : "
+                        "rien n'a été modifié."
+                    )
                 config.attributes["connection"] = conn
                 command.upgrade(config, "head")
         except OperationalError as exc:
             raise UserError(
-                f"Base de données inaccessible ({_describe(self.url)}) : "
-                f"{str(exc.orig).strip()}. Vérifiez l'adresse et les droits."
+                f"Base de données inaccessible ({_describe(self.url)}) : le serveur ne répond pas, refuse la "
+                "connexion, ou le fichier ne peut pas être ouvert. Vérifiez l'adresse et les droits."
             ) from exc
 
     # -- writes ---------------------------------------------------------------
@@ -124,8 +169,28 @@ class Store:
         kind: str = "selection",
     ) -> int:
         """Store the snapshots (as collected) and the assessment in one transaction. `kind` says
-        whether it judged every workstation in service ("pharmacy") or the ones given ("selection")."""
+        whether it judged every workstation in service ("pharmacy") or the ones given ("selection").
+
+        Audits recorded at the same moment (PostgreSQL runs them side by side) may both find a
+        host, snapshot or blob missing and both add it: the slower one is refused by the unique
+        key, rolled back whole, and tried again, when it finds the row the other one added."""
         now = datetime.now(UTC)
+        for attempt in range(RECORD_ATTEMPTS):
+            try:
+                return self._record_audit(snapshots, assessment, answers, now, kind)
+            except IntegrityError:
+                if attempt == RECORD_ATTEMPTS - 1:
+                    raise
+        raise AssertionError("unreachable")
+
+    def _record_audit(
+        self,
+        snapshots: list[dict[str, Any]],
+        assessment: dict[str, Any],
+        answers: dict[str, Any],
+        now: datetime,
+        kind: str,
+    ) -> int:
         with Session(self.engine) as session, session.begin():
             keys = [host_key(doc) for doc in snapshots]
             audit = AuditRow(
@@ -230,7 +295,7 @@ class Store:
                 documents[sid] = unpack(packed, blobs) if packed is not None else json.loads(document or "null")
             except (PackingError, json.JSONDecodeError) as exc:
                 raise UserError(
-                    f"L'instantané {sid} est abîmé dans la base de données ({exc}). "
+                    f"L'instantané {sid} est abîmé dans la base de données. "
                     "Restaurez la base depuis une sauvegarde, ou refaites l'audit du poste concerné."
                 ) from exc
         return documents

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from officine.collectors.linux.common import login_defs, read_dir_files
+from officine.collectors.linux.includes import Expansion
 from officine.collectors.registry import CollectContext, collector
 from officine.facts import Fact, observed, unknown, unknown_from
 from officine.host.base import Host, Observation
@@ -32,20 +33,37 @@ FAILLOCK_DEFAULT_DENY = 3
 FAILLOCK_DEFAULT_UNLOCK = 600
 
 
-def _stack(host: Host, path: str, used: list[Observation], depth: int = 0) -> list[PamLine]:
-    """A PAM file with its @include / include / substack lines expanded."""
-    obs = host.read_file(path)
-    used.append(obs)
-    if not obs.ok or depth > 5:
-        return []
+def _stack(host: Host, path: str, used: list[Observation]) -> tuple[list[PamLine], str | None]:
+    """A PAM file with its @include / include / substack lines expanded (each file once), and
+    the problem that stopped the expansion, if any (a loop, too deep, too large)."""
+    expansion = Expansion(host, used)
     lines: list[PamLine] = []
-    for line in parse_pam(obs.output or ""):
-        if line.type == "include" or line.control in ("include", "substack"):
-            target = line.module if line.module.startswith("/") else f"/etc/pam.d/{line.module}"
-            lines += _stack(host, target, used, depth + 1)
-        else:
-            lines.append(line)
-    return lines
+
+    def expand(file: str, chain: tuple[str, ...]) -> None:
+        obs = expansion.enter(file, chain)
+        if obs is None or not obs.ok:
+            return
+        for line in parse_pam(obs.output or ""):
+            if line.type == "include" or line.control in ("include", "substack"):
+                target = line.module if line.module.startswith("/") else f"/etc/pam.d/{line.module}"
+                expand(target, (*chain, file))
+            elif expansion.keep():
+                lines.append(line)
+            if expansion.problem is not None:
+                return
+
+    expand(path, ())
+    return lines, expansion.problem
+
+
+def _stacks(host: Host, paths: tuple[str, ...], used: list[Observation]) -> tuple[list[PamLine], str | None]:
+    lines: list[PamLine] = []
+    for path in paths:
+        found, problem = _stack(host, path, used)
+        if problem is not None:
+            return [], f"{path} : {problem}"
+        lines += found
+    return lines, None
 
 
 def _int(value: str | None) -> int | None:
@@ -117,9 +135,7 @@ def lockout(lines: list[PamLine], faillock_conf: dict[str, str]) -> dict[str, An
 def collect(host: Host, ctx: CollectContext) -> dict[str, Fact]:
     facts: dict[str, Fact] = {}
     used: list[Observation] = []
-    pw_lines: list[PamLine] = []
-    for path in PASSWORD_STACKS:
-        pw_lines += _stack(host, path, used)
+    pw_lines, pw_problem = _stacks(host, PASSWORD_STACKS, used)
     found_stack = [o for o in used if o.ok]
     pwq_files = [
         host.read_file("/etc/security/pwquality.conf"),
@@ -129,7 +145,9 @@ def collect(host: Host, ctx: CollectContext) -> dict[str, Fact]:
     for obs in pwq_files:
         if obs.ok:
             pwq.update(parse_space_config(obs.output or ""))
-    if not found_stack:
+    if pw_problem is not None:
+        facts["password.min_length"] = unknown("parse_error", pw_problem, *found_stack)
+    elif not found_stack:
         first = used[0] if used else host.read_file(PASSWORD_STACKS[0])
         facts["password.min_length"] = unknown_from(first, "configuration PAM des mots de passe")
     else:
@@ -140,12 +158,12 @@ def collect(host: Host, ctx: CollectContext) -> dict[str, Fact]:
             facts["password.min_length"] = observed(length, *found_stack, *pwq_files)
 
     auth_used: list[Observation] = []
-    auth_lines: list[PamLine] = []
-    for path in AUTH_STACKS:
-        auth_lines += _stack(host, path, auth_used)
+    auth_lines, auth_problem = _stacks(host, AUTH_STACKS, auth_used)
     auth_found = [o for o in auth_used if o.ok]
     fl = host.read_file("/etc/security/faillock.conf")
-    if not auth_found:
+    if auth_problem is not None:
+        facts["password.lockout"] = unknown("parse_error", auth_problem, *auth_found)
+    elif not auth_found:
         facts["password.lockout"] = unknown_from(auth_used[0], "configuration PAM d'authentification")
     else:
         facts["password.lockout"] = observed(

@@ -5,8 +5,9 @@ from __future__ import annotations
 import fnmatch
 
 from officine.collectors.linux.common import packages
+from officine.collectors.linux.includes import Expansion
 from officine.collectors.registry import CollectContext, collector
-from officine.facts import Fact, not_applicable, observed, unknown_from
+from officine.facts import Fact, not_applicable, observed, unknown, unknown_from
 from officine.host.base import Host, Observation
 from officine.parsers.ssh import parse_sshd_config_located, parse_sshd_effective
 
@@ -21,32 +22,43 @@ KEYS = tuple(DEFAULTS)
 ALIASES = {"challengeresponseauthentication": "kbdinteractiveauthentication"}
 
 
-def _files(host: Host, path: str, used: list[Observation], depth: int = 0) -> list[tuple[str, str, str]]:
+def _files(host: Host, path: str, used: list[Observation]) -> tuple[list[tuple[str, str, str]], str | None]:
     """Configuration (keyword, value, "file:line") in the order sshd reads them (Include expanded,
-    first value wins)."""
-    obs = host.read_file(path)
-    used.append(obs)
-    if not obs.ok or depth > 4:
-        return []
+    each file once, first value wins), and the problem that stopped the expansion, if any (a loop,
+    too deep, too large)."""
+    expansion = Expansion(host, used)
     pairs: list[tuple[str, str, str]] = []
-    in_match = False
-    for key, value, number in parse_sshd_config_located(obs.output or ""):
-        if key == "match":
-            in_match = value.lower() != "all"
-            continue
-        if key == "include":
-            for pattern in value.split():
-                full = pattern if pattern.startswith("/") else f"/etc/ssh/{pattern}"
-                directory, _, glob = full.rpartition("/")
-                listing = host.list_dir(directory)
-                used.append(listing)
-                for entry in listing.entries or []:
-                    if fnmatch.fnmatch(entry, glob):
-                        pairs += _files(host, f"{directory}/{entry}", used, depth + 1)
-            continue
-        if not in_match:  # Match blocks only apply to some connections: ignored for the global value
-            pairs.append((ALIASES.get(key, key), value, f"{path}:{number}"))
-    return pairs
+
+    def expand(file: str, chain: tuple[str, ...]) -> None:
+        obs = expansion.enter(file, chain)
+        if obs is None or not obs.ok:
+            return
+        in_match = False
+        for key, value, number in parse_sshd_config_located(obs.output or ""):
+            if key == "match":
+                in_match = value.lower() != "all"
+                continue
+            if key == "include":
+                for pattern in value.split():
+                    full = pattern if pattern.startswith("/") else f"/etc/ssh/{pattern}"
+                    directory, _, glob = full.rpartition("/")
+                    listing = host.list_dir(directory)
+                    if not any(o is listing for o in used):
+                        used.append(listing)
+                    for entry in listing.entries or []:
+                        if fnmatch.fnmatch(entry, glob):
+                            expand(f"{directory}/{entry}", (*chain, file))
+                        if expansion.problem is not None:
+                            return
+                continue
+            # Match blocks only apply to some connections: ignored for the global value
+            if not in_match and expansion.keep():
+                pairs.append((ALIASES.get(key, key), value, f"{file}:{number}"))
+            if expansion.problem is not None:
+                return
+
+    expand(path, ())
+    return pairs, expansion.problem
 
 
 def _first_values(pairs: list[tuple[str, str, str]]) -> tuple[dict[str, str], dict[str, str]]:
@@ -69,7 +81,7 @@ def collect(host: Host, ctx: CollectContext) -> dict[str, Fact]:
         return {"ssh.server": not_applicable("pas de serveur SSH installé", pkgs.obs)}
     effective = host.run(["sshd", "-T"], timeout=10)
     used: list[Observation] = [pkgs.obs, effective]
-    pairs = _files(host, "/etc/ssh/sshd_config", used)
+    pairs, problem = _files(host, "/etc/ssh/sshd_config", used)
     values, origins = _first_values(pairs)
     if effective.ok and effective.exit_code == 0:
         config = parse_sshd_effective(effective.output or "")
@@ -83,4 +95,6 @@ def collect(host: Host, ctx: CollectContext) -> dict[str, Fact]:
             return {"ssh.server": observed({"source": "effective", **settled, "origins": located}, *used)}
     if not used[2].ok:
         return {"ssh.server": unknown_from(used[2], "/etc/ssh/sshd_config")}
+    if problem is not None:
+        return {"ssh.server": unknown("parse_error", f"/etc/ssh/sshd_config : {problem}", *used)}
     return {"ssh.server": observed({"source": "files", **{**DEFAULTS, **values}, "origins": origins}, *used)}
