@@ -16,6 +16,8 @@ import pytest
 
 from officine.host import LocalHost
 
+pytest_plugins = ["backup_fixtures"]  # real restic repositories for the backup tests
+
 SYSTEM_SCHEMAS = Path("/usr/share/glib-2.0/schemas")
 
 

@@ -2,249 +2,219 @@
 
 from __future__ import annotations
 
+import json
 import os
 import random
 import shutil
 import sqlite3
 import subprocess
 import threading
-from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
-from officine.backup.guardian import drill_destination, run_plan
+from backup_fixtures import Site
 from officine.backup.plan import load_plan
 from officine.backup.restic import Restic, ResticError
 from officine.errors import UserError
-from officine.services.backup import Guardian, add_destination, backup_status, plan_init, restore
+from officine.services.backup import restore
 
-pytestmark = pytest.mark.skipif(
-    shutil.which("restic") is None and not os.environ.get("CI"),
-    reason="restic not installed (scripts/setup --test installs it)",
-)
+pytestmark = pytest.mark.skipif(shutil.which("restic") is None, reason="restic not installed")
 
 
-@dataclass
-class Site:
-    src: Path
-    disk1: Path
-    disk2: Path
-    g: Guardian
-    passwords: dict[str, str]
-
-    def reload(self) -> Guardian:
-        self.g = Guardian.open()
-        return self.g
-
-    def verdicts(self) -> dict[str, str]:
-        results, _ = backup_status()
-        return {r.measure.id: r.verdict.value for r in results}
-
-    def evidence(self, measure: str) -> str:
-        results, _ = backup_status()
-        return " | ".join(e.text for r in results if r.measure.id == measure for e in r.evidence)
-
-
-def _files(src: Path) -> None:
-    rnd = random.Random(7)
-    (src / "lgo" / "base").mkdir(parents=True)
-    (src / "docs" / "factures").mkdir(parents=True)
-    for i in range(30):
-        (src / "lgo" / "base" / f"table{i}.dat").write_bytes(rnd.randbytes(rnd.randint(100, 40_000)))
-    for i in range(20):
-        (src / "docs" / "factures" / f"facture-{i}.txt").write_text(
-            f"Facture n°{i} — pharmacie\n" * (i + 1), encoding="utf-8"
-        )
-    (src / "docs" / "vide.txt").write_bytes(b"")
-
-
-@pytest.fixture
-def site(tmp_path: Path) -> Iterator[Site]:
-    src = tmp_path / "donnees"
-    _files(src)
-    disk1, disk2 = tmp_path / "disque-comptoir" / "restic", tmp_path / "disque-maison" / "restic"
-    plan_init([src / "docs"], [src / "lgo"])
-    passwords = {}
-    for dest_id, path, kind, place in (
-        ("disque-1", disk1, "disk", "pharmacie"),
-        ("disque-2", disk2, "rotated_disk", "domicile"),
-    ):
-        path.parent.mkdir(parents=True)
-        pw_file, generated = add_destination(
-            dest_id=dest_id,
-            label=f"Disque {dest_id[-1]}",
-            kind=kind,
-            place=place,
-            repository=str(path),
-            password_file=None,
-        )
-        assert generated is not None and oct(pw_file.stat().st_mode & 0o777) == "0o600"
-        passwords[dest_id] = generated
-    g = Guardian.open()
-    from officine.backup.guardian import init_destination
-
-    for d in g.plan.destinations:
-        assert init_destination(d, g.restic) == "initialisé"
-    yield Site(src, disk1, disk2, g, passwords)
-
-
-def _restic(site: Site, dest_id: str, *args: str) -> subprocess.CompletedProcess[str]:
-    dest = site.g.plan.destination(dest_id)
-    return subprocess.run(["restic", *args], env=site.g.restic.env(dest), capture_output=True, text=True, check=False)
-
-
-def test_two_destinations_back_up_then_the_drill_passes(site: Site) -> None:
-    runs = run_plan(site.g.plan, site.g.restic, site.g.records)
+def test_two_destinations_back_up_then_the_drill_passes(backup_site: Site) -> None:
+    runs = backup_site.run()
     assert [r.status for r in runs] == ["success", "success"]
     assert all(r.snapshot_id and r.files_total == 51 for r in runs)
-    for d in site.g.plan.destinations:
-        outcome = drill_destination(site.g.plan, d, site.g.restic, site.g.records, full=True)
-        assert outcome.record.status == "passed", outcome.record.message
-        assert outcome.record.files_checked == 51
-        assert outcome.record.bytes_checked == sum(p.stat().st_size for p in site.src.rglob("*") if p.is_file())
-    verdicts = site.verdicts()
+    for d in backup_site.g.plan.destinations:
+        record = backup_site.drill(d.id, full=True)
+        assert record.status == "passed", record.message
+        assert record.files_checked == 51
+        assert record.bytes_checked == sum(p.stat().st_size for p in backup_site.src.rglob("*") if p.is_file())
+        assert (record.details or {})["compared"] == 51  # nothing changed since: every file compared
+    verdicts = backup_site.verdicts()
     assert verdicts["SAV-01"] == "pass" and verdicts["SAV-03"] == "pass"
-    assert verdicts["SAV-05"] == "pass"  # original + two disks, one at home
-    assert "(51 fichiers, " in site.evidence("SAV-03")
+    assert verdicts["SAV-05"] == "pass"  # original + two proven disks, one at home
+    assert "51 fichiers restaurés et vérifiés" in backup_site.evidence("SAV-03")
+    assert "dont 51 comparés octet par octet" in backup_site.evidence("SAV-03")
 
 
-def test_sampled_drill_checks_a_sample(site: Site) -> None:
-    run_plan(site.g.plan, site.g.restic, site.g.records, ["disque-1"])
-    plan = site.g.plan.model_copy(update={"thresholds": site.g.plan.thresholds.model_copy(update={"sample_files": 5})})
-    outcome = drill_destination(
-        plan, plan.destination("disque-1"), site.g.restic, site.g.records, full=False, rng=random.Random(1)
+def test_sampled_drill_checks_a_sample(backup_site: Site) -> None:
+    backup_site.run("disque-1")
+    backup_site.g.plan = backup_site.g.plan.model_copy(
+        update={"thresholds": backup_site.g.plan.thresholds.model_copy(update={"sample_files": 5})}
     )
-    assert outcome.record.status == "passed" and outcome.record.files_checked == 5 and not outcome.record.full
+    record = backup_site.drill(full=False, rng=random.Random(1))
+    assert record.status == "passed" and record.files_checked == 5 and not record.full
 
 
 def _largest_pack(repo: Path) -> Path:
     return max((p for p in (repo / "data").rglob("*") if p.is_file()), key=lambda p: p.stat().st_size)
 
 
-def test_drill_detects_a_silently_corrupted_pack(site: Site) -> None:
-    run_plan(site.g.plan, site.g.restic, site.g.records, ["disque-1"])
-    pack = _largest_pack(site.disk1)
+def test_drill_detects_a_silently_corrupted_pack_and_the_copy_stops_counting(backup_site: Site) -> None:
+    backup_site.run()
+    for d in ("disque-1", "disque-2"):
+        assert backup_site.drill(d).status == "passed"
+    assert backup_site.verdicts()["SAV-05"] == "pass"
+    pack = _largest_pack(backup_site.repos["disque-1"])
     data = bytearray(pack.read_bytes())
     data[len(data) // 2] ^= 0xFF
     pack.chmod(0o644)
     pack.write_bytes(bytes(data))
-    outcome = drill_destination(
-        site.g.plan, site.g.plan.destination("disque-1"), site.g.restic, site.g.records, full=True
-    )
-    assert outcome.record.status == "failed"
-    assert outcome.record.error_code == "corrupted", outcome.record.message
-    assert site.verdicts()["SAV-03"] == "fail"
-    assert "abîmées" in site.evidence("SAV-03")
+    record = backup_site.drill(full=True)
+    assert record.status == "failed"
+    assert record.error_code == "corrupted", record.message
+    verdicts = backup_site.verdicts()
+    assert verdicts["SAV-03"] == "fail" and "abîmées" in backup_site.evidence("SAV-03")
+    assert verdicts["SAV-05"] == "fail"  # one proven disk left: original + 1 copy
+    # A new backup onto the damaged repository may lean on the damaged data: it does not count.
+    [run] = backup_site.run("disque-1")
+    assert run.status == "failed" and run.error_code == "repository_untrusted"
+    assert "n'est plus fiable" in (run.message or "")
 
 
-def test_drill_detects_a_deleted_snapshot(site: Site) -> None:
-    [run] = run_plan(site.g.plan, site.g.restic, site.g.records, ["disque-1"])
-    assert _restic(site, "disque-1", "forget", str(run.snapshot_id)).returncode == 0
-    outcome = drill_destination(site.g.plan, site.g.plan.destination("disque-1"), site.g.restic, site.g.records)
-    assert outcome.record.error_code == "snapshot_missing"
-    assert str(run.snapshot_id) in (outcome.record.message or "")
+def test_a_deleted_snapshot_means_the_repository_wins(backup_site: Site) -> None:
+    """The run records say disque-1 holds a copy; restic says it does not: the copy is gone."""
+    [run] = backup_site.run("disque-1")
+    assert backup_site.drill().status == "passed"
+    assert backup_site.verdicts()["SAV-01"] == "pass"
+    assert backup_site.restic("disque-1", "forget", str(run.snapshot_id)).returncode == 0
+    record = backup_site.drill()
+    assert record.error_code == "snapshot_missing"
+    assert str(run.snapshot_id) in (record.message or "")
+    verdicts = backup_site.verdicts()
+    assert verdicts["SAV-01"] == "fail" and "ne contient plus" in backup_site.evidence("SAV-01")
+    assert verdicts["SAV-03"] == "fail"
+    assert "il y en a 1" in backup_site.evidence("SAV-05")  # only the original is left
 
 
-def test_drill_detects_a_changed_repository_password(site: Site, tmp_path: Path) -> None:
-    run_plan(site.g.plan, site.g.restic, site.g.records, ["disque-1"])
+def test_a_run_notices_a_deleted_snapshot_by_itself(backup_site: Site) -> None:
+    [first] = backup_site.run("disque-1")
+    assert backup_site.drill().status == "passed"
+    assert backup_site.restic("disque-1", "forget", str(first.snapshot_id)).returncode == 0
+    [second] = backup_site.run("disque-1")
+    assert second.status == "failed" and second.error_code == "repository_untrusted"
+    found = backup_site.g.records.verifications("disque-1")[0]
+    assert found.error_code == "snapshot_missing" and (found.details or {}).get("found_by") == "run"
+    assert backup_site.verdicts()["SAV-01"] == "fail"
+    # The new snapshot is there and a drill proves it: trust comes back, for what came after.
+    assert backup_site.drill().status == "passed"
+    assert backup_site.verdicts()["SAV-01"] == "pass"
+
+
+def test_drill_detects_a_changed_repository_password(backup_site: Site, tmp_path: Path) -> None:
+    backup_site.run("disque-1")
     new_pw = tmp_path / "intrus.pass"
     new_pw.write_text("mot-de-passe-de-l-intrus\n", encoding="utf-8")
-    assert _restic(site, "disque-1", "key", "add", "--new-password-file", str(new_pw)).returncode == 0
-    keys = _restic(site, "disque-1", "key", "list", "--json")
-    old = next(k["id"] for k in __import__("json").loads(keys.stdout) if k["current"])
-    env = {**site.g.restic.env(site.g.plan.destination("disque-1")), "RESTIC_PASSWORD_FILE": str(new_pw)}
-    assert subprocess.run(["restic", "key", "remove", old], env=env, capture_output=True, check=False).returncode == 0
-    outcome = drill_destination(site.g.plan, site.g.plan.destination("disque-1"), site.g.restic, site.g.records)
-    assert outcome.record.error_code == "wrong_password"
-    assert "Mot de passe refusé par le dépôt « Disque 1 »" in (outcome.record.message or "")
+    assert backup_site.restic("disque-1", "key", "add", "--new-password-file", str(new_pw)).returncode == 0
+    keys = json.loads(backup_site.restic("disque-1", "key", "list", "--json").stdout)
+    old = next(k["id"] for k in keys if k["current"])
+    assert backup_site.restic("disque-1", "key", "remove", old, password_file=new_pw).returncode == 0
+    record = backup_site.drill()
+    assert record.error_code == "wrong_password"
+    assert "Mot de passe refusé par le dépôt « Disque 1 »" in (record.message or "")
 
 
-def test_a_source_changed_after_the_snapshot_is_not_corruption(site: Site) -> None:
-    run_plan(site.g.plan, site.g.restic, site.g.records, ["disque-1"])
-    changed = site.src / "docs" / "factures" / "facture-3.txt"
+def test_a_source_changed_after_the_snapshot_is_not_corruption(backup_site: Site) -> None:
+    backup_site.run("disque-1")
+    changed = backup_site.src / "docs" / "factures" / "facture-3.txt"
     changed.write_text("modifiée après la sauvegarde\n", encoding="utf-8")
-    (site.src / "docs" / "factures" / "facture-4.txt").unlink()
-    outcome = drill_destination(
-        site.g.plan, site.g.plan.destination("disque-1"), site.g.restic, site.g.records, full=True
-    )
-    assert outcome.record.status == "passed"
-    details = outcome.record.details or {}
-    assert details["changed_since"] == 1 and details["deleted_since"] == 1
+    (backup_site.src / "docs" / "factures" / "facture-4.txt").unlink()
+    record = backup_site.drill(full=True)
+    assert record.status == "passed", record.message
+    details = record.details or {}
+    assert details["changed_since"] == 1 and details["deleted_since"] == 1 and details["compared"] == 49
 
 
-def test_bit_rot_in_an_unchanged_source_is_reported_with_the_file_name(site: Site) -> None:
+def test_bit_rot_in_an_unchanged_source_is_reported_with_the_file_name(backup_site: Site) -> None:
     """Same size and mtime but different bytes: either the source or the backup is damaged."""
-    run_plan(site.g.plan, site.g.restic, site.g.records, ["disque-1"])
-    victim = site.src / "lgo" / "base" / "table5.dat"
+    backup_site.run("disque-1")
+    victim = backup_site.src / "lgo" / "base" / "table5.dat"
     st = victim.stat()
     data = bytearray(victim.read_bytes())
     data[0] ^= 1
     victim.write_bytes(bytes(data))
     os.utime(victim, ns=(st.st_atime_ns, st.st_mtime_ns))
-    outcome = drill_destination(
-        site.g.plan, site.g.plan.destination("disque-1"), site.g.restic, site.g.records, full=True
-    )
-    assert outcome.record.status == "failed" and outcome.record.error_code == "mismatch"
-    assert "table5.dat" in (outcome.record.message or "")
+    record = backup_site.drill(full=True)
+    assert record.status == "failed" and record.error_code == "mismatch"
+    assert "table5.dat" in (record.message or "")
 
 
-def test_a_missing_source_is_a_partial_backup_not_a_success(site: Site) -> None:
-    shutil.rmtree(site.src / "docs")  # restic 0.14 alone would exit 0 here
-    runs = run_plan(site.g.plan, site.g.restic, site.g.records, ["disque-1"])
-    assert runs[0].status == "partial"
-    assert "dossier(s) absent(s)" in (runs[0].message or "")
-    assert site.verdicts()["SAV-01"] == "warn"
+def test_a_missing_source_fails_the_run_for_that_folder(backup_site: Site) -> None:
+    shutil.rmtree(backup_site.src / "docs")  # restic 0.14 alone would exit 0 here
+    [run] = backup_site.run("disque-1")
+    assert run.status == "failed" and run.error_code == "source_missing"
+    assert str(backup_site.src / "docs") in (run.message or "") and "introuvable" in (run.message or "")
+    assert (run.details or {})["tag"] == "officine-suspect"  # the LGO folder was still saved, apart
+    assert backup_site.verdicts()["SAV-01"] == "fail"
 
 
-def test_an_absent_destination_is_recorded_and_skipped(site: Site) -> None:
-    site.disk2.parent.rename(site.disk2.parent.with_name("rangé-au-coffre"))
-    runs = run_plan(site.g.plan, site.g.restic, site.g.records)
+def test_a_destination_never_seen_is_not_counted_as_unplugged(backup_site: Site) -> None:
+    shutil.rmtree(backup_site.repos["disque-2"].parent)
+    runs = backup_site.run()
     assert [r.status for r in runs] == ["success", "absent"]
-    assert "pas branché" in (runs[1].message or "")
-    sightings = site.g.records.sightings("disque-2", datetime.now(UTC) - timedelta(hours=1))
-    assert [s.present for s in sightings] == [False]
+    assert runs[1].error_code == "unseen" and "introuvable" in (runs[1].message or "")
+    # Nothing proves the disk was unplugged rather than wiped: no sighting either way.
+    assert backup_site.g.records.sightings("disque-2", datetime.now(UTC) - timedelta(hours=1)) == []
 
 
-def test_wrong_password_file_content_gives_a_french_error(site: Site) -> None:
-    pw = Path(site.g.plan.destination("disque-1").password_file)
-    pw.write_text("pas le bon\n", encoding="utf-8")
-    [run] = run_plan(site.g.plan, site.g.restic, site.g.records, ["disque-1"])
+def test_a_vanished_repository_on_the_system_disk_is_a_loud_failure(backup_site: Site) -> None:
+    backup_site.run()
+    shutil.rmtree(backup_site.repos["disque-2"])  # plain folder on the system disk: no disk to unplug
+    runs = backup_site.run()
+    assert [r.status for r in runs] == ["success", "failed"]
+    assert runs[1].error_code == "repository_gone" and "a disparu" in (runs[1].message or "")
+    sightings = backup_site.g.records.sightings("disque-2", datetime.now(UTC) - timedelta(hours=1))
+    assert [s.present for s in sightings] == [True, True]  # never an "absence" sighting
+
+
+def test_wrong_password_file_content_gives_a_french_error(backup_site: Site) -> None:
+    Path(backup_site.dest().password_file).write_text("pas le bon\n", encoding="utf-8")
+    [run] = backup_site.run("disque-1")
     assert run.status == "failed" and run.error_code == "wrong_password"
 
 
-def test_password_file_readable_by_others_is_refused(site: Site) -> None:
-    pw = Path(site.g.plan.destination("disque-1").password_file)
-    pw.chmod(0o644)
-    [run] = run_plan(site.g.plan, site.g.restic, site.g.records, ["disque-1"])
+def test_password_file_readable_by_others_is_refused(backup_site: Site) -> None:
+    Path(backup_site.dest().password_file).chmod(0o644)
+    [run] = backup_site.run("disque-1")
     assert run.status == "failed" and "chmod 600" in (run.message or "")
 
 
-def test_locked_repository_is_explained(site: Site) -> None:
-    run_plan(site.g.plan, site.g.restic, site.g.records, ["disque-1"])
-    lock_dir = site.disk1 / "locks"
-    # A backup reading from a pipe that stays open holds its lock until the pipe closes.
+def _hold_exclusive_lock(backup_site: Site, dest_id: str) -> subprocess.Popen[bytes]:
+    """`restic key passwd` takes the repository's exclusive lock, then waits for the new password
+    on its input: a live operation holding the lock for as long as the pipe stays open."""
     holder = subprocess.Popen(
-        ["restic", "backup", "--stdin"],
+        ["restic", "key", "passwd"],
         stdin=subprocess.PIPE,
-        env=site.g.restic.env(site.g.plan.destination("disque-1")),
+        env=backup_site.g.restic.env(backup_site.dest(dest_id)),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
+    lock_dir = backup_site.repos[dest_id] / "locks"
+    for _ in range(500):
+        if any(lock_dir.iterdir()):
+            return holder
+        threading.Event().wait(0.02)
+    holder.kill()
+    raise AssertionError("restic did not take its lock")
+
+
+def test_a_live_lock_is_explained_and_a_stale_one_removed(backup_site: Site) -> None:
+    backup_site.run("disque-1")
+    holder = _hold_exclusive_lock(backup_site, "disque-1")
     try:
-        for _ in range(500):
-            if any(lock_dir.iterdir()):
-                break
-            threading.Event().wait(0.02)
-        assert any(lock_dir.iterdir()), "restic did not take its lock"
-        outcome = drill_destination(site.g.plan, site.g.plan.destination("disque-1"), site.g.restic, site.g.records)
+        record = backup_site.drill()
+        [run] = backup_site.run("disque-1")
     finally:
         holder.kill()
         holder.wait()
-    assert outcome.record.error_code == "locked"
-    assert "verrouillé" in (outcome.record.message or "")
+    assert record.error_code == "locked" and "verrouillé" in (record.message or "")
+    assert run.error_code == "locked"
+    # The holder was killed: its lock is stale (its process is gone) and is removed by itself.
+    assert any((backup_site.repos["disque-1"] / "locks").iterdir())
+    assert backup_site.drill().status == "passed"
 
 
 def test_restic_missing_says_how_to_install(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -253,20 +223,20 @@ def test_restic_missing_says_how_to_install(monkeypatch: pytest.MonkeyPatch) -> 
         Restic.find()
 
 
-def test_restore_never_over_live_data_by_default(site: Site, tmp_path: Path) -> None:
-    run_plan(site.g.plan, site.g.restic, site.g.records, ["disque-1"])
+def test_restore_never_over_live_data_by_default(backup_site: Site, tmp_path: Path) -> None:
+    backup_site.run("disque-1")
     with pytest.raises(UserError, match="données en service"):
-        restore(site.g, "disque-1", site.src / "docs" / "ici")
-    target = restore(site.g, "disque-1", tmp_path / "restauration")
-    restored = target / str(site.src / "docs" / "factures" / "facture-7.txt").lstrip("/")
-    assert restored.read_text(encoding="utf-8") == (site.src / "docs/factures/facture-7.txt").read_text(
+        restore(backup_site.g, "disque-1", backup_site.src / "docs" / "ici")
+    target = restore(backup_site.g, "disque-1", tmp_path / "restauration")
+    restored = target / str(backup_site.src / "docs" / "factures" / "facture-7.txt").lstrip("/")
+    assert restored.read_text(encoding="utf-8") == (backup_site.src / "docs/factures/facture-7.txt").read_text(
         encoding="utf-8"
     )
     with pytest.raises(UserError, match="pas vide"):
-        restore(site.g, "disque-1", target)
+        restore(backup_site.g, "disque-1", target)
 
 
-def test_no_password_in_ps_database_reports_or_plan(site: Site, tmp_path: Path) -> None:
+def test_no_password_in_ps_database_reports_or_plan(backup_site: Site, tmp_path: Path) -> None:
     seen: list[str] = []
     stop = threading.Event()
 
@@ -278,9 +248,9 @@ def test_no_password_in_ps_database_reports_or_plan(site: Site, tmp_path: Path) 
     watcher = threading.Thread(target=watch)
     watcher.start()
     try:
-        run_plan(site.g.plan, site.g.restic, site.g.records)
-        for d in site.g.plan.destinations:
-            drill_destination(site.g.plan, d, site.g.restic, site.g.records, full=True)
+        backup_site.run()
+        for d in backup_site.g.plan.destinations:
+            backup_site.drill(d.id, full=True)
     finally:
         stop.set()
         watcher.join()
@@ -302,7 +272,8 @@ def test_no_password_in_ps_database_reports_or_plan(site: Site, tmp_path: Path) 
         cwd=Path(__file__).parents[1],
     )
     plan_text = (Path(os.environ["OFFICINE_CONFIG_DIR"]) / "backup-plan.yaml").read_text(encoding="utf-8")
-    for password in site.passwords.values():
+    passwords = [Path(d.password_file).read_text(encoding="utf-8").strip() for d in backup_site.g.plan.destinations]
+    for password in passwords:
         for name, text in (
             ("ps", "\n".join(seen)),
             ("database", dump),
@@ -313,7 +284,7 @@ def test_no_password_in_ps_database_reports_or_plan(site: Site, tmp_path: Path) 
             assert password not in text, name
 
 
-def test_status_command_exit_codes(site: Site) -> None:
+def test_status_command_exit_codes(backup_site: Site) -> None:
     cwd = Path(__file__).parents[1]
     proc = subprocess.run(
         [".venv/bin/officine", "backup", "status"], capture_output=True, text=True, check=False, cwd=cwd

@@ -37,6 +37,12 @@ PLACE_FR = {
 }
 
 
+REPAIR_HINT = (
+    "Corrigez le fichier, ou recréez le plan avec « officine backup plan init --remplacer --source DOSSIER » "
+    "(l'ancien fichier est gardé à côté, avec la date)"
+)
+
+
 def default_plan_path() -> Path:
     return config_dir() / "backup-plan.yaml"
 
@@ -106,6 +112,10 @@ class Thresholds(_Strict):
     max_attached_days: int = 3  # a disk seen attached longer than this is not a disconnected copy
     full_drill_every_days: int = 30
     sample_files: int = 200
+    # A folder that lost more than this share of its files or of its size since the last normal
+    # backup is a failure until someone accepts the drop (`backup run --accepter-baisse`): an
+    # unmounted volume or a wipe looks exactly like this, a routine archive rarely does.
+    max_source_drop_percent: int = Field(default=50, ge=1, le=100)
 
 
 class Plan(_Strict):
@@ -143,13 +153,12 @@ def load_plan(path: Path | None = None) -> Plan:
         raise UserError(
             f"Aucun plan de sauvegarde ({path}). Créez-le avec « officine backup plan init --source DOSSIER »."
         )
-    document = read_yaml_file(path, "Le plan de sauvegarde")
+    document = read_yaml_file(path, "Le plan de sauvegarde", f"{REPAIR_HINT} ; rien n'a été modifié.")
     try:
         return Plan.model_validate(document.data or {})
     except ValidationError as exc:
         raise UserError(
-            f"Le plan de sauvegarde {path} est invalide : {explain(exc, where=document.line_of)}. "
-            "Corrigez-le puis relancez ; rien n'a été modifié."
+            f"Le plan de sauvegarde {path} est invalide : {explain(exc, where=document.line_of)}. {REPAIR_HINT}"
         ) from exc
 
 

@@ -31,7 +31,9 @@ class ResticError(UserError):
         self.detail = detail
 
 
-# restic is not translated: its English messages are stable enough to classify failures.
+# restic is not translated: its English messages are stable enough to classify failures. Order
+# matters: the first needle found in the whole of stderr decides.
+_DAMAGED = "des données du dépôt « {label} » sont abîmées ou manquent : la sauvegarde n'est plus fiable"
 _CLASSIFY = (
     (
         "wrong password",
@@ -46,28 +48,55 @@ _CLASSIFY = (
     (
         "repository is already locked",
         "locked",
-        "le dépôt « {label} » est verrouillé par une autre opération ; si aucune sauvegarde ne tourne, "
-        "lancez « officine backup unlock {id} »",
+        "le dépôt « {label} » est verrouillé par une opération en cours (sur ce poste ou un autre) : "
+        "attendez qu'elle se termine puis relancez. Un verrou laissé par un poste arrêté se retire "
+        "avec « officine backup unlock {id} »",
     ),
-    ("unable to create lock", "locked", "le dépôt « {label} » est verrouillé par une autre opération"),
+    (
+        "unable to create lock",
+        "locked",
+        "le dépôt « {label} » est verrouillé par une opération en cours : attendez qu'elle se termine puis relancez",
+    ),
     (
         "no space left on device",
         "disk_full",
-        "le disque de « {label} » est plein : libérez de la place ou appliquez la rétention (officine backup prune)",
+        "le disque de « {label} » est plein : rien n'a été perdu, mais la sauvegarde du jour n'est pas faite. "
+        "Libérez de la place sur ce disque, ou appliquez la rétention et récupérez l'espace avec "
+        "« officine backup prune {id} », ou passez à un disque plus grand",
     ),
     (
         "is there a repository at the following location",
         "no_repository",
-        "aucun dépôt de sauvegarde à l'emplacement de « {label} » : initialisez-le (officine backup init)",
+        "aucun dépôt de sauvegarde à l'emplacement de « {label} » : s'il n'a jamais été créé, lancez "
+        "« officine backup init » ; s'il existait, il a été effacé",
     ),
     (
         "unable to open config file",
         "no_repository",
-        "aucun dépôt de sauvegarde à l'emplacement de « {label} » : initialisez-le (officine backup init)",
+        "aucun dépôt de sauvegarde à l'emplacement de « {label} » : s'il n'a jamais été créé, lancez "
+        "« officine backup init » ; s'il existait, il a été effacé",
     ),
-    ("pack id does not match", "corrupted", "des données du dépôt « {label} » sont abîmées"),
-    ("ciphertext verification failed", "corrupted", "des données du dépôt « {label} » sont abîmées"),
+    ("pack id does not match", "corrupted", _DAMAGED),
+    ("ciphertext verification failed", "corrupted", _DAMAGED),
+    ("is damaged", "corrupted", _DAMAGED),
+    ("repository contains errors", "corrupted", _DAMAGED),
+    ("not found in repository", "corrupted", _DAMAGED),
+    ("readfull(", "corrupted", _DAMAGED),
+    ("unmarshal", "corrupted", _DAMAGED),
     ("no matching id found", "snapshot_missing", "la sauvegarde demandée n'existe plus dans « {label} »"),
+    (
+        "no snapshot found",
+        "no_snapshot",
+        "aucune sauvegarde utilisable dans « {label} » (liste : « officine backup snapshots {id} »)",
+    ),
+    (
+        "read-only file system",
+        "read_only",
+        "le disque de « {label} » est en lecture seule (protégé en écriture, ou abîmé et remonté en lecture "
+        "seule par le système) : rien n'a pu y être écrit",
+    ),
+    ("permission denied", "unreadable", "le dépôt « {label} » est illisible (droits d'accès refusés)"),
+    ("input/output error", "unreadable", "le dépôt « {label} » est illisible (erreur de lecture du disque)"),
 )
 
 
@@ -123,6 +152,23 @@ class Restic:
     def run(
         self, dest: Destination, args: Sequence[str], *, timeout: float | None = None, check: bool = True
     ) -> subprocess.CompletedProcess[str]:
+        proc = self._run_once(dest, args, timeout)
+        if proc.returncode != 0 and is_locked(proc.stderr) and self.remove_stale_locks(dest):
+            proc = self._run_once(dest, args, timeout)
+        if check and proc.returncode != 0:
+            code, message = classify(proc.stderr, dest)
+            raise ResticError(code, message[:1].upper() + message[1:] + ".", proc.stderr[-2000:])
+        return proc
+
+    def remove_stale_locks(self, dest: Destination) -> bool:
+        """`restic unlock` removes only stale locks (a process gone on this host, or older than
+        30 minutes): what an interrupted operation leaves. True when the caller may retry."""
+        proc = self._run_once(dest, ["unlock"], 300)
+        return proc.returncode == 0
+
+    def _run_once(
+        self, dest: Destination, args: Sequence[str], timeout: float | None
+    ) -> subprocess.CompletedProcess[str]:
         check_password_file(dest)
         try:
             proc = subprocess.run(
@@ -136,9 +182,6 @@ class Restic:
             )
         except subprocess.TimeoutExpired as exc:
             raise ResticError("timeout", f"restic n'a pas répondu à temps sur « {dest.label} »") from exc
-        if check and proc.returncode != 0:
-            code, message = classify(proc.stderr, dest)
-            raise ResticError(code, message[:1].upper() + message[1:] + ".", proc.stderr[-2000:])
         return proc
 
     def json(self, dest: Destination, args: Sequence[str], timeout: float | None = None) -> Any:
@@ -151,7 +194,16 @@ class Restic:
     def stream(
         self, dest: Destination, args: Sequence[str], on_message: Callable[[dict[str, Any]], None]
     ) -> tuple[int, str]:
-        """Run with --json and hand each message to `on_message`; returns (exit code, stderr)."""
+        """Run with --json and hand each message to `on_message`; returns (exit code, stderr).
+        A lock refused at start (nothing done yet) is retried once after removing stale locks."""
+        code, stderr = self._stream_once(dest, args, on_message)
+        if code != 0 and is_locked(stderr) and self.remove_stale_locks(dest):
+            code, stderr = self._stream_once(dest, args, on_message)
+        return code, stderr
+
+    def _stream_once(
+        self, dest: Destination, args: Sequence[str], on_message: Callable[[dict[str, Any]], None]
+    ) -> tuple[int, str]:
         check_password_file(dest)
         with subprocess.Popen(
             [self.binary, *args, "--json"],
@@ -166,6 +218,11 @@ class Restic:
                 on_message(message)
             stderr = proc.stderr.read()
             return proc.wait(), stderr
+
+
+def is_locked(stderr: str) -> bool:
+    lowered = stderr.lower()
+    return "repository is already locked" in lowered or "unable to create lock" in lowered
 
 
 def _json_lines(lines: Iterator[str]) -> Iterator[dict[str, Any]]:

@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
-from datetime import date
+from collections.abc import Callable
+from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, TypeVar
 
 import typer
 
+from officine.errors import UserError
 from officine.report.safe import SafeConsole, json_text, markup
+
+if TYPE_CHECKING:
+    from officine.backup.exits import BackupExit
+    from officine.services.backup import Guardian
+
+T = TypeVar("T")
 
 app = typer.Typer(no_args_is_help=True, help="Sauvegardes prouvées : plan, sauvegarde, vérification, restauration.")
 plan_app = typer.Typer(no_args_is_help=True, help="Le plan de sauvegarde (quoi, où, quand).")
@@ -28,14 +36,56 @@ DbOpt = Annotated[str | None, typer.Option("--db", help="Adresse de la base (dé
 def plan_init(
     source: Annotated[list[Path] | None, typer.Option("--source", help="Dossier à sauvegarder.")] = None,
     lgo: Annotated[list[Path] | None, typer.Option("--lgo", help="Dossier des données du LGO.")] = None,
-    replace: Annotated[bool, typer.Option("--remplacer", help="Remplacer un plan existant.")] = False,
+    replace: Annotated[
+        bool, typer.Option("--remplacer", help="Remplacer les dossiers d'un plan existant (destinations gardées).")
+    ] = False,
     plan: PlanOpt = None,
 ) -> None:
     """Crée le plan avec les dossiers à sauvegarder."""
+    from officine.backup.plan import load_plan  # noqa: PLC0415
     from officine.services.backup import plan_init as init  # noqa: PLC0415
+    from officine.services.backup import previous_plans  # noqa: PLC0415
 
     path = init(source or [], lgo or [], plan, replace)
-    out.print(f"Plan créé : {markup(path)}. Ajoutez une destination : « officine backup plan add-destination ».")
+    kept = load_plan(path).destinations
+    if not replace or not previous_plans(path):
+        out.print(f"Plan créé : {markup(path)}. Ajoutez une destination : « officine backup plan add-destination ».")
+        return
+    out.print(
+        f"Dossiers du plan remplacés : {markup(path)}. L'ancien plan est gardé dans {markup(previous_plans(path)[0])}."
+    )
+    if kept:
+        out.print("Destinations conservées : " + ", ".join(markup(d.id) for d in kept) + ".")
+    else:
+        out.print(
+            "[yellow]Aucune destination reprise[/yellow] (l'ancien plan n'en avait pas, ou était illisible) : "
+            "ajoutez-les avec « officine backup plan add-destination »."
+        )
+
+
+@plan_app.command("add-source")
+def plan_add_source(
+    folder: Annotated[Path, typer.Argument(help="Dossier à ajouter.")],
+    lgo: Annotated[bool, typer.Option("--lgo", help="C'est le dossier des données du LGO.")] = False,
+    plan: PlanOpt = None,
+) -> None:
+    """Ajoute un dossier à sauvegarder."""
+    from officine.services.backup import add_source  # noqa: PLC0415
+
+    add_source(folder, lgo, plan)
+    out.print(f"Dossier ajouté au plan : {markup(str(folder.resolve()))}.")
+
+
+@plan_app.command("remove-source")
+def plan_remove_source(
+    folder: Annotated[Path, typer.Argument(help="Dossier à retirer.")],
+    plan: PlanOpt = None,
+) -> None:
+    """Retire un dossier du plan (ses sauvegardes passées restent dans les dépôts)."""
+    from officine.services.backup import remove_source  # noqa: PLC0415
+
+    remove_source(folder, plan)
+    out.print(f"Dossier retiré du plan : {markup(str(folder))} ; ses sauvegardes passées restent dans les dépôts.")
 
 
 @plan_app.command("add-destination")
@@ -55,7 +105,6 @@ def plan_add_destination(
     plan: PlanOpt = None,
 ) -> None:
     """Ajoute une destination (disque externe, disque en rotation, serveur, hébergeur)."""
-    from officine.errors import UserError  # noqa: PLC0415
     from officine.services.backup import add_destination  # noqa: PLC0415
 
     try:
@@ -116,50 +165,136 @@ def plan_show(plan: PlanOpt = None) -> None:
 @app.command("init")
 def init(plan: PlanOpt = None, db: DbOpt = None) -> None:
     """Crée les dépôts restic des destinations présentes."""
-    from officine.backup.guardian import init_destination  # noqa: PLC0415
+    from officine.backup.guardian import init_destination, on_system_disk, where  # noqa: PLC0415
     from officine.services.backup import Guardian  # noqa: PLC0415
 
     g = Guardian.open(plan, db)
     for d in g.plan.destinations:
-        if d.local_path is not None and not d.local_path.parent.exists():
+        presence = where(d, g.restic, g.records)
+        if presence.state == "absent" or (d.local_path is not None and not d.local_path.parent.exists()):
             out.print(f"  {markup(d.id)} : absent (branchez le disque) — ignoré")
             continue
         out.print(f"  {markup(d.id)} : {markup(init_destination(d, g.restic))}")
+        if on_system_disk(d):
+            out.print(
+                f"    [yellow]Attention[/yellow] : le dépôt de « {markup(d.label)} » est sur le disque système, "
+                "pas sur un disque externe. Le disque était-il bien branché et monté ?"
+            )
+
+
+def _targets(g: Guardian, destination: list[str] | None) -> list[str] | None:
+    """Check the --destination names against the plan (a typo is bad input, not 'nothing to do')."""
+    for dest_id in destination or []:
+        g.plan.destination(dest_id)
+    return destination or None
+
+
+NO_DESTINATION = (
+    "Le plan n'a aucune destination : rien n'a été {done}. Ajoutez-en une avec "
+    "« officine backup plan add-destination ID --depot DOSSIER », puis « officine backup init »."
+)
+RUN_LABELS = {
+    "success": "[green]réussie[/green]",
+    "partial": "[yellow]incomplète[/yellow]",
+    "failed": "[red]ÉCHEC[/red]",
+    "absent": "[dim]non faite[/dim]",
+}
 
 
 @app.command("run")
 def run(
     destination: Annotated[list[str] | None, typer.Option("--destination", help="Seulement cette destination.")] = None,
+    accept_drop: Annotated[
+        bool,
+        typer.Option("--accepter-baisse", help="Une forte baisse d'un dossier est voulue (archivage) : l'accepter."),
+    ] = False,
+    verify: Annotated[
+        bool, typer.Option("--verifier", help="Puis vérifier (restauration d'essai), comme le fait la programmation.")
+    ] = False,
     plan: PlanOpt = None,
     db: DbOpt = None,
 ) -> None:
-    """Sauvegarde maintenant vers chaque destination présente."""
-    from officine.backup.guardian import run_plan  # noqa: PLC0415
+    """Sauvegarde maintenant vers chaque destination présente. Codes de retour : voir docs/backups.md."""
+    from officine.backup.exits import BackupExit, for_runs, worst  # noqa: PLC0415
+    from officine.backup.guardian import Busy, exclusive, run_plan  # noqa: PLC0415
     from officine.services.backup import Guardian  # noqa: PLC0415
 
     g = Guardian.open(plan, db)
-    status = err.status("Sauvegarde…") if err.is_terminal else None
+    only = _targets(g, destination)
+    if not g.plan.destinations:
+        err.print(NO_DESTINATION.format(done="sauvegardé"))
+        raise typer.Exit(BackupExit.NOTHING_DONE)
+    if not g.plan.sources:
+        raise UserError(
+            "Le plan ne contient aucun dossier : ajoutez-en avec « officine backup plan add-source DOSSIER »."
+        )
+    try:
+        with exclusive():
+            runs = _with_status(
+                "Sauvegarde…",
+                lambda update: run_plan(g.plan, g.restic, g.records, only, progress=update, accept_drop=accept_drop),
+            )
+            code = for_runs(runs)
+            for r in runs:
+                size = f", {r.files_total} fichiers" if r.files_total is not None and r.status != "failed" else ""
+                out.print(
+                    f"  {markup(r.destination_id)} : {RUN_LABELS[r.status]}{size}"
+                    + (f" — {markup(r.message)}" if r.message else "")
+                )
+            if code == BackupExit.NOTHING_DONE:
+                out.print("Rien n'a été sauvegardé : aucune destination n'est branchée ou joignable.")
+            if verify:
+                code = worst(code, _drill(g, only, full=False))
+    except Busy as exc:
+        err.print(exc.message)
+        raise typer.Exit(BackupExit.NOTHING_DONE) from exc
+    raise typer.Exit(code)
+
+
+def _with_status(label: str, work: Callable[[Callable[[str], None] | None], T]) -> T:
+    status = err.status(label) if err.is_terminal else None
     if status:
         status.start()
     try:
-        runs = run_plan(g.plan, g.restic, g.records, destination, progress=status.update if status else None)
+        return work(status.update if status else None)
     finally:
         if status:
             status.stop()
-    labels = {
-        "success": "[green]réussie[/green]",
-        "partial": "[yellow]incomplète[/yellow]",
-        "failed": "[red]échouée[/red]",
-        "absent": "[dim]destination absente[/dim]",
-    }
-    for r in runs:
-        size = f", {r.files_total} fichiers" if r.files_total is not None else ""
+
+
+def _drill(g: Guardian, only: list[str] | None, full: bool) -> BackupExit:
+    """Drill each destination (or those in `only`), print the outcome; the exit code."""
+    from officine.backup.exits import BackupExit, for_drills  # noqa: PLC0415
+    from officine.backup.guardian import drill_destination, survey_sources  # noqa: PLC0415
+
+    targets = [d for d in g.plan.destinations if not only or d.id in only]
+    if not targets:
+        err.print(NO_DESTINATION.format(done="vérifié"))
+        return BackupExit.NOTHING_DONE
+    counts = survey_sources(g.plan, g.records)
+    records = []
+    for d in targets:
+        outcome = drill_destination(g.plan, d, g.restic, g.records, full=True if full else None, counts=counts)
+        r = outcome.record
+        records.append(r)
+        if r.status == "passed":
+            compared = (r.details or {}).get("compared", r.files_checked)
+            out.print(
+                f"  {markup(d.id)} : [green]vérification réussie[/green] — {r.files_checked} fichier(s) restauré(s) "
+                f"et vérifié(s), dont {compared} comparé(s) à l'original{' (tous)' if r.full else ''}, "
+                f"contrôle du dépôt {r.check_subset}"
+            )
+        elif r.error_code in ("absent", "unseen"):
+            out.print(f"  {markup(d.id)} : [dim]{markup(r.message or '')}[/dim]")
+        else:
+            out.print(f"  {markup(d.id)} : [red]ÉCHEC[/red] — {markup(r.message or '')}")
+    code = for_drills(records)
+    if code == BackupExit.NOTHING_DONE:
         out.print(
-            f"  {markup(r.destination_id)} : {labels[r.status]}{size}"
-            + (f" — {markup(r.message)}" if r.message else "")
+            "[bold]Rien n'a été vérifié[/bold] : aucune destination n'est branchée ou joignable. "
+            "Branchez un disque de sauvegarde puis relancez « officine backup drill »."
         )
-    if any(r.status == "failed" for r in runs) or all(r.status == "absent" for r in runs):
-        raise typer.Exit(1)
+    return code
 
 
 @app.command("drill")
@@ -169,30 +304,21 @@ def drill(
     plan: PlanOpt = None,
     db: DbOpt = None,
 ) -> None:
-    """Vérifie les dépôts et fait une restauration d'essai comparée aux originaux."""
-    from officine.backup.guardian import drill_destination  # noqa: PLC0415
+    """Vérifie les dépôts et fait une restauration d'essai comparée aux originaux. Codes de retour : voir
+    docs/backups.md."""
+    from officine.backup.exits import BackupExit  # noqa: PLC0415
+    from officine.backup.guardian import Busy, exclusive  # noqa: PLC0415
     from officine.services.backup import Guardian  # noqa: PLC0415
 
     g = Guardian.open(plan, db)
-    failed = False
-    for d in g.plan.destinations:
-        if destination and d.id not in destination:
-            continue
-        outcome = drill_destination(g.plan, d, g.restic, g.records, full=True if full else None)
-        r = outcome.record
-        if r.status == "passed":
-            out.print(
-                f"  {markup(d.id)} : [green]vérification réussie[/green] — {r.files_checked} fichier(s) restauré(s) "
-                f"et "
-                f"comparé(s){' (tous)' if r.full else ''}, contrôle du dépôt {r.check_subset}"
-            )
-        elif r.error_code == "absent":
-            out.print(f"  {markup(d.id)} : [dim]{markup(r.message or '')}[/dim]")
-        else:
-            failed = True
-            out.print(f"  {markup(d.id)} : [red]ÉCHEC[/red] — {markup(r.message or '')}")
-    if failed:
-        raise typer.Exit(1)
+    only = _targets(g, destination)
+    try:
+        with exclusive():
+            code = _drill(g, only, full)
+    except Busy as exc:
+        err.print(exc.message)
+        raise typer.Exit(BackupExit.NOTHING_DONE) from exc
+    raise typer.Exit(code)
 
 
 @app.command("status")
@@ -201,15 +327,20 @@ def status(
     plan: PlanOpt = None,
     db: DbOpt = None,
 ) -> None:
-    """Verdict des règles de sauvegarde ; code 1 si une règle échoue (supervision)."""
+    """Verdict des règles de sauvegarde ; code 1 si une règle échoue, 4 si l'une est à surveiller ou
+    invérifiable (supervision, voir docs/backups.md)."""
+    from officine.backup.exits import for_verdicts  # noqa: PLC0415
+    from officine.backup.plan import default_plan_path, load_plan  # noqa: PLC0415
     from officine.catalogue.loader import load_messages  # noqa: PLC0415
     from officine.report.terminal import STYLE, SYMBOL  # noqa: PLC0415
     from officine.services.backup import backup_status  # noqa: PLC0415
 
+    if (plan or default_plan_path()).exists():
+        load_plan(plan)  # a corrupt plan is bad input here: say so (the audit shows it as unknown)
     results, _facts = backup_status(db, plan)
-    failing = [r for r in results if r.verdict.value == "fail"]
+    code = for_verdicts(r.verdict.value for r in results)
     if as_json:
-        print(json_text({"ok": not failing, "measures": [r.to_json() for r in results]}))
+        print(json_text({"ok": code == 0, "exit_code": int(code), "measures": [r.to_json() for r in results]}))
     else:
         messages = load_messages()
         for r in results:
@@ -220,28 +351,72 @@ def status(
             )
             for e in r.evidence:
                 out.print(f"     {markup(e.text)}")
-    if failing:
-        raise typer.Exit(1)
+    raise typer.Exit(code)
+
+
+@app.command("prune")
+def prune(destination: str, plan: PlanOpt = None, db: DbOpt = None) -> None:
+    """Applique la rétention du plan et récupère la place des sauvegardes oubliées (restic forget --prune)."""
+    from officine.backup.exits import BackupExit  # noqa: PLC0415
+    from officine.backup.guardian import Busy, exclusive, prune_destination, where  # noqa: PLC0415
+    from officine.backup.restic import ResticError  # noqa: PLC0415
+    from officine.services.backup import Guardian  # noqa: PLC0415
+
+    g = Guardian.open(plan, db)
+    dest = g.plan.destination(destination)
+    presence = where(dest, g.restic, g.records)
+    if presence.state != "here":
+        err.print(presence.why[:1].upper() + presence.why[1:] + ". Rien n'a été fait.")
+        raise typer.Exit(BackupExit.NOTHING_DONE if presence.state in ("absent", "unseen") else BackupExit.FAILED)
+    try:
+        with exclusive():
+            _with_status(
+                "Rétention et récupération de la place…", lambda _update: prune_destination(g.plan, dest, g.restic)
+            )
+    except Busy as exc:
+        err.print(exc.message)
+        raise typer.Exit(BackupExit.NOTHING_DONE) from exc
+    except ResticError as exc:  # a failure of the repository, not bad input
+        err.print(f"[red]ÉCHEC[/red] — {markup(exc.message)}")
+        raise typer.Exit(BackupExit.FAILED) from exc
+    r = g.plan.retention
+    out.print(
+        f"Rétention appliquée sur « {markup(dest.label)} » : gardées {r.keep_daily} quotidiennes, {r.keep_weekly} "
+        f"hebdomadaires, {r.keep_monthly} mensuelles ; la place des autres est libérée. Les sauvegardes "
+        "marquées douteuses sont conservées."
+    )
 
 
 @app.command("snapshots")
 def list_snapshots(destination: str, plan: PlanOpt = None, db: DbOpt = None) -> None:
     """Liste les sauvegardes disponibles sur une destination."""
+    from officine.backup import fr  # noqa: PLC0415
+    from officine.backup.compare import mtime_ns  # noqa: PLC0415
+    from officine.backup.guardian import SUSPECT_TAG  # noqa: PLC0415
     from officine.services.backup import Guardian, snapshots  # noqa: PLC0415
 
     g = Guardian.open(plan, db)
-    for s in snapshots(g, destination):
-        out.print(
-            f"  {markup(s.get('short_id'))}  {markup(str(s.get('time', ''))[:16].replace('T', ' '))}  "
-            f"{markup(', '.join(map(str, s.get('paths', []))))}"
+    rows = snapshots(g, destination)
+    if not rows:
+        out.print("Aucune sauvegarde sur cette destination.")
+    for s in rows:
+        ns = mtime_ns(s.get("time"))
+        when = fr.when(datetime.fromtimestamp(ns // 1_000_000_000, UTC)) if ns is not None else "?"
+        doubt = (
+            " [yellow](douteuse : un dossier manquait, était vide ou avait fondu)[/yellow]"
+            if SUSPECT_TAG in (s.get("tags") or [])
+            else ""
         )
+        out.print(f"  {markup(s.get('short_id'))}  {when}  {markup(', '.join(s.get('paths', [])))}{doubt}")
 
 
 @app.command("restore")
 def restore(
     destination: Annotated[str, typer.Option("--destination", help="Destination où lire la sauvegarde.")],
     target: Annotated[Path, typer.Option("--vers", help="Dossier où restaurer (vide ou nouveau).")],
-    snapshot: Annotated[str, typer.Option("--sauvegarde", help="Identifiant (défaut : la plus récente).")] = "latest",
+    snapshot: Annotated[
+        str, typer.Option("--sauvegarde", help="Identifiant (défaut : la plus récente non douteuse).")
+    ] = "latest",
     include: Annotated[list[str] | None, typer.Option("--seulement", help="Chemin à restaurer.")] = None,
     overwrite: Annotated[
         bool, typer.Option("--ecraser", help="Autoriser la restauration sur les données en service.")

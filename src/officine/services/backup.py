@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
+import shutil
 import sys
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -13,7 +15,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from officine.answers import Answers
-from officine.backup import guardian
+from officine.backup import fr, guardian
 from officine.backup.plan import (
     Destination,
     Hds,
@@ -25,7 +27,7 @@ from officine.backup.plan import (
 )
 from officine.backup.records import BackupRecords
 from officine.backup.restic import Restic, ResticError
-from officine.backup.state import SIGHTING_WINDOW, build_state
+from officine.backup.state import SIGHTING_WINDOW, build_state, unreadable_plan
 from officine.errors import UserError
 from officine.facts import Fact
 from officine.paths import config_dir
@@ -58,11 +60,13 @@ class Guardian:
 
 # -- plan edition ---------------------------------------------------------------------------------
 def plan_init(sources: list[Path], lgo: list[Path], plan_path: Path | None = None, force: bool = False) -> Path:
+    """Create the plan with its folders. With `force`, an existing plan gets the new folders but
+    keeps its destinations, retention, schedule and thresholds; the old file is kept beside it."""
     path = plan_path or default_plan_path()
     if path.exists() and not force:
         raise UserError(
-            f"Un plan existe déjà ({path}). Modifiez-le avec « officine backup plan add-source » "
-            "ou recommencez avec --remplacer."
+            f"Un plan existe déjà ({path}). Ajoutez un dossier avec « officine backup plan add-source DOSSIER », "
+            "ou remplacez les dossiers avec --remplacer (les destinations sont conservées)."
         )
     entries = [Source(path=str(p.resolve()), lgo=False) for p in sources] + [
         Source(path=str(p.resolve()), lgo=True, label="LGO") for p in lgo
@@ -77,7 +81,53 @@ def plan_init(sources: list[Path], lgo: list[Path], plan_path: Path | None = Non
     for s in entries:
         if not Path(s.path).is_dir():
             raise UserError(f"Le dossier {s.path} n'existe pas.")
-    return save_plan(Plan(sources=entries), path)
+    plan = Plan(sources=entries)
+    if path.exists():
+        with contextlib.suppress(UserError):  # an unreadable plan: start afresh, its file is kept below
+            plan = load_plan(path).model_copy(update={"sources": entries})
+        keep_previous(path)
+    return save_plan(plan, path)
+
+
+def keep_previous(path: Path) -> Path:
+    """Copy the current plan file aside (dated) before it is replaced: nothing entered is lost."""
+    stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
+    kept = path.with_name(f"{path.name}.{stamp}.bak")
+    shutil.copy2(path, kept)
+    return kept
+
+
+def previous_plans(plan_path: Path | None = None) -> list[Path]:
+    """Copies kept by `plan init --remplacer`, newest first."""
+    path = plan_path or default_plan_path()
+    return sorted(path.parent.glob(f"{path.name}.*.bak"), reverse=True)
+
+
+def add_source(folder: Path, lgo: bool = False, plan_path: Path | None = None) -> Path:
+    plan = load_plan(plan_path)
+    resolved = folder.resolve()
+    if not resolved.is_dir():
+        raise UserError(f"Le dossier {resolved} n'existe pas.")
+    if any(Path(s.path) == resolved for s in plan.sources):
+        raise UserError(f"Le dossier {resolved} est déjà dans le plan.")
+    plan.sources.append(Source(path=str(resolved), lgo=lgo, label="LGO" if lgo else ""))
+    return save_plan(plan, plan_path)
+
+
+def remove_source(folder: Path, plan_path: Path | None = None) -> Path:
+    """Take a folder out of the plan (by its path as written in the plan, or as given)."""
+    plan = load_plan(plan_path)
+    wanted = {str(folder), str(folder.resolve())}
+    kept = [s for s in plan.sources if s.path not in wanted]
+    if len(kept) == len(plan.sources):
+        raise UserError(
+            f"Le dossier {folder} n'est pas dans le plan. Dossiers : "
+            + (", ".join(s.path for s in plan.sources) or "aucun")
+        )
+    if not kept:
+        raise UserError("C'est le dernier dossier du plan : ajoutez-en un autre avant de le retirer.")
+    plan.sources = kept
+    return save_plan(plan, plan_path)
 
 
 def declared_folders(store_url: str | None = None) -> list[Source]:
@@ -180,7 +230,10 @@ def site_facts(
     now = now or datetime.now(UTC)
     if not path.exists():
         return build_state(None, [], [], {}, {}, now)
-    plan = load_plan(path)
+    try:
+        plan = load_plan(path)
+    except UserError as exc:
+        return unreadable_plan(exc.message)
     records = BackupRecords(store or Store(store_url))
     since = now - SIGHTING_WINDOW
     return build_state(
@@ -205,7 +258,22 @@ def backup_status(
 
 # -- restore --------------------------------------------------------------------------------------
 def check_restore_target(plan: Plan, target: Path, overwrite: bool) -> Path:
-    target = target.resolve()
+    """Refuse, before anything is written, a target that would mix the restore with live data,
+    with a repository, or that is not a folder."""
+    target = target.expanduser().resolve()
+    blocking = next((p for p in [target, *target.parents] if p.exists() and not p.is_dir()), None)
+    if blocking is not None:
+        raise UserError(
+            f"{blocking} est un fichier, pas un dossier : indiquez avec --vers un dossier vide ou nouveau "
+            "(ce fichier n'a pas été touché)."
+        )
+    for d in plan.destinations:
+        repo = d.local_path.resolve() if d.local_path is not None else None
+        if repo is not None and (target == repo or repo in target.parents or target in repo.parents):
+            raise UserError(
+                f"La restauration dans {target} toucherait le dépôt de « {d.label} » ({repo}) : "
+                "choisissez un dossier ailleurs."
+            )
     for s in plan.sources:
         src = Path(s.path).resolve()
         if (target == src or src in target.parents or target in src.parents) and not overwrite:
@@ -219,6 +287,11 @@ def check_restore_target(plan: Plan, target: Path, overwrite: bool) -> Path:
     return target
 
 
+def _free_space(target: Path) -> int:
+    existing = next(p for p in [target, *target.parents] if p.exists())
+    return shutil.disk_usage(existing).free
+
+
 def restore(
     g: Guardian,
     dest_id: str,
@@ -227,20 +300,54 @@ def restore(
     include: list[str] | None = None,
     overwrite: bool = False,
 ) -> Path:
+    """Restore a snapshot (by default the latest good one: never one marked suspect) into a
+    separate folder, with restic's verification. Space is checked first when it can be."""
     dest = g.plan.destination(dest_id)
     target = check_restore_target(g.plan, target, overwrite)
-    if not guardian.probe(dest, g.restic):
-        raise UserError(f"« {dest.label} » n'est pas branché ou pas joignable. Branchez le disque puis relancez.")
-    args = ["restore", snapshot, "--target", str(target), "--verify"]
+    presence = guardian.where(dest, g.restic, g.records)
+    if presence.state != "here":
+        raise UserError(presence.why[:1].upper() + presence.why[1:] + ". Rien n'a été restauré.")
+    chosen = [snapshot, "--tag", guardian.TAG] if snapshot == "latest" else [snapshot]
+    if not include and not overwrite:
+        stats = g.restic.json(dest, ["stats", *chosen, "--mode", "restore-size"], timeout=3600) or {}
+        needed, free = int(stats.get("total_size") or 0), _free_space(target)
+        if needed > free:
+            raise UserError(
+                f"Pas assez de place pour restaurer dans {target} : il faut {fr.size(needed)}, il reste "
+                f"{fr.size(free)}. Choisissez un disque plus grand, ou restaurez seulement une partie avec "
+                "--seulement CHEMIN. Rien n'a été restauré."
+            )
+    args = ["restore", *chosen, "--target", str(target), "--verify"]
     for pattern in include or []:
         args += ["--include", pattern]
-    g.restic.run(dest, args, timeout=24 * 3600)
+    try:
+        g.restic.run(dest, args, timeout=24 * 3600)
+    except ResticError as exc:
+        if exc.code == "read_only":
+            raise ResticError(
+                "target_read_only",
+                f"Le disque où vous restaurez ({target}) est en lecture seule : rien n'a pu y être restauré. "
+                "Choisissez un autre dossier. La sauvegarde elle-même n'a pas été touchée.",
+                exc.detail,
+            ) from exc
+        if exc.code == "disk_full":
+            raise ResticError(
+                "target_full",
+                f"Le disque où vous restaurez ({target}) est plein : la restauration est incomplète. Les "
+                f"fichiers déjà écrits dans {target} peuvent être tronqués : ne les utilisez pas tels quels. "
+                "Libérez de la place ou choisissez un autre disque, puis relancez dans un dossier vide. "
+                "La sauvegarde elle-même n'a pas été touchée.",
+                exc.detail,
+            ) from exc
+        raise
     return target
 
 
 def snapshots(g: Guardian, dest_id: str) -> list[dict[str, Any]]:
+    """The destination's snapshots, newest first; those taken while a folder was missing, emptied
+    or shrunk carry the tag `officine-suspect` (never the 'latest' of a restore)."""
     dest = g.plan.destination(dest_id)
-    rows = g.restic.json(dest, ["snapshots", "--tag", "officine"]) or []
+    rows = g.restic.json(dest, ["snapshots", "--tag", guardian.TAG, "--tag", guardian.SUSPECT_TAG]) or []
     return sorted(rows, key=lambda r: str(r.get("time", "")), reverse=True)
 
 
@@ -250,8 +357,9 @@ def systemd_units(officine_bin: str, on_calendar: str) -> dict[str, str]:
         "[Unit]\nDescription=officine-cyber : sauvegarde et vérification\n"
         "Wants=network-online.target\nAfter=network-online.target\n\n"
         "[Service]\nType=oneshot\n"
-        f"ExecStart={officine_bin} backup run\n"
-        f"ExecStartPost={officine_bin} backup drill\n"
+        # One command for both: a failed backup must not skip the drill (an ExecStartPost would be
+        # skipped), and the unit fails when either step is not proven (see docs/backups.md).
+        f"ExecStart={officine_bin} backup run --verifier\n"
         "Nice=10\nIOSchedulingClass=idle\n"
     )
     timer = (
@@ -286,7 +394,7 @@ def remove_schedule(unit_dir: Path) -> list[Path]:
 def windows_task(officine_exe: str = r"C:\Program Files\officine-cyber\officine.exe", at: str = "20:30") -> str:
     return (
         f'schtasks /Create /TN "officine-cyber\\Sauvegarde" /SC DAILY /ST {at} /RL HIGHEST /F '
-        f'/TR "cmd /c \\"{officine_exe}\\" backup run && \\"{officine_exe}\\" backup drill"'
+        f'/TR "\\"{officine_exe}\\" backup run --verifier"'
     )
 
 
@@ -295,9 +403,11 @@ __all__ = [
     "Guardian",
     "ResticError",
     "add_destination",
+    "add_source",
     "backup_status",
     "plan_init",
     "remove_destination",
+    "remove_source",
     "restore",
     "site_facts",
 ]

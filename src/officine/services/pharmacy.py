@@ -164,18 +164,25 @@ class Pharmacy:
         return Guardian(load_plan(self.plan_file()), self.plan_file(), BackupRecords(self.store), Restic.find())
 
     def run_backups(self, progress: Callable[[str], None] | None = None) -> list[RunRecord]:
-        """Back up now to every destination present, then re-judge (SAV verdicts change)."""
+        """Back up now to every destination present, then re-judge (SAV verdicts change). One
+        backup or drill at a time on this machine, whoever started it (the page, the timer, the CLI)."""
         g = self._guardian()
-        runs = guardian.run_plan(g.plan, g.restic, g.records, progress=progress)
+        if not g.plan.sources:
+            raise UserError("Le plan ne contient aucun dossier : ajoutez-en avec « officine backup plan add-source ».")
+        with guardian.exclusive():
+            runs = guardian.run_plan(g.plan, g.restic, g.records, progress=progress)
         self.reassess()
         return runs
 
     def drill_backups(self, progress: Callable[[str], None] | None = None) -> list[DrillOutcome]:
         """Check every destination and restore a sample compared with the originals, then re-judge."""
         g = self._guardian()
-        outcomes = [
-            guardian.drill_destination(g.plan, d, g.restic, g.records, progress=progress) for d in g.plan.destinations
-        ]
+        with guardian.exclusive():
+            counts = guardian.survey_sources(g.plan, g.records)  # the folders counted once for all
+            outcomes = [
+                guardian.drill_destination(g.plan, d, g.restic, g.records, progress=progress, counts=counts)
+                for d in g.plan.destinations
+            ]
         self.reassess()
         return outcomes
 
