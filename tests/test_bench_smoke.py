@@ -86,3 +86,20 @@ def test_import_memory_benchmark_runs_and_reports(tmp_path: Path) -> None:
     assert cases["objects"]["bounded"]["status"] == 400 and cases["real"]["bounded"]["status"] == 303
     assert cases["over"]["bounded"]["status"] == 413
     assert cases["objects"]["bounded"]["peak_mb"] <= cases["objects"]["unbounded"]["peak_mb"]
+
+
+def test_password_benchmark_runs_and_reports(tmp_path: Path) -> None:
+    out = tmp_path / "passwords.json"
+    proc = subprocess.run(
+        [sys.executable, str(ROOT / "bench/passwords.py"), "--entries", "60", "--repeat", "1", "--out", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    report = json.loads(out.read_text(encoding="utf-8"))
+    tester, audit = report["tester"], report["audit"]
+    assert tester["max_length"] == 128 and tester["ours_ms"]["p95"] > 0 and tester["plain_zxcvbn_ms"]["p95"] > 0
+    assert audit["entries"] == 60 and audit["key_derivation_s"] > 0 and audit["judge_s"] > 0
+    assert sum(audit["counts"].values()) > 0

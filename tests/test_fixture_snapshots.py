@@ -27,8 +27,9 @@ SNAPSHOTS = Path(__file__).parent / "fixtures/snapshots"
 WHEN = datetime(2026, 11, 28, 9, 0, tzinfo=UTC)
 ALL_MEASURES = [m for p in load_catalogue().practices for m in p.measures]
 QUESTIONS = {m.id for m in ALL_MEASURES if m.verification == "question"}
-# Site measures (backups, the incident journal): judged once for the pharmacy, no plan nor journal here.
-BACKUPS = {mid for mid, spec in load_checks().items() if spec.scope == "site"}
+# Site measures judged from records (backups, the incident journal, password-manager audits):
+# no backup plan, no journal, no password-manager audit here.
+BACKUPS = {mid for mid, spec in load_checks().items() if spec.scope == "site"} | {"MDP-05"}
 
 # Expected machine verdicts, "verdict" or "verdict: text quoted in the evidence". Questions and backups
 # (site measures without a plan) wait for an answer on every snapshot.

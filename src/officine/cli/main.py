@@ -27,10 +27,12 @@ app = typer.Typer(
 )
 from officine.cli.backup import app as backup_app  # noqa: E402
 from officine.cli.incident import app as incident_app  # noqa: E402
+from officine.cli.passwords import app as passwords_app  # noqa: E402
 from officine.cli.web import demo, list_accounts, reset_password, serve, setup_code, unlock  # noqa: E402
 
 app.add_typer(backup_app, name="backup")
 app.add_typer(incident_app, name="incident")
+app.add_typer(passwords_app, name="motdepasse")
 app.command()(serve)
 app.command()(demo)
 app.command("setup-code")(setup_code)

@@ -38,6 +38,7 @@ from officine.services.backup_overview import overview as backup_overview
 from officine.services.bilan import bilan_data
 from officine.services.collect import collect_local
 from officine.services.knowledge import Knowledge, load_knowledge
+from officine.services.passwords import site_facts as password_site_facts
 from officine.services.responses import GivenAnswer, Responses, aware
 from officine.snapshot import Snapshot
 from officine.store import Store
@@ -48,6 +49,7 @@ from officine.store.models import (
     BackupVerificationRow,
     DestinationSightingRow,
     HostRow,
+    PasswordAuditRow,
     SnapshotRow,
 )
 
@@ -278,7 +280,8 @@ class Pharmacy:
         """A short signature of what the site facts are made of (incident journals, the backup
         plan and its records): when it changes, the current assessment is judged again."""
         plan = self.plan_file()
-        parts: list[object] = [incidents.signature()]
+        with Session(self.store.engine) as session:  # a password audit recorded from the command line
+            parts: list[object] = [incidents.signature(), session.scalar(select(func.max(PasswordAuditRow.id)))]
         if plan.exists():
             st = plan.stat()
             with Session(self.store.engine) as session:
@@ -435,11 +438,13 @@ def site_facts(
     plan_path: Path | None = None,
 ) -> dict[str, Fact]:
     """Facts about the whole pharmacy rather than one workstation: its declared USB devices, its
-    backups (the store is opened only when a plan exists) and its incident journal."""
+    backups (the store is opened only when a plan exists), its incident journal and its latest
+    password audit."""
     return {
         **answers.site_facts(),
         **backup_site_facts(store_url, plan_path, now, store),
         **incidents.journal_fact(),
+        **password_site_facts(store, now),
     }
 
 

@@ -27,7 +27,7 @@ from officine.store.packing import PackingError, blob_refs, pack, unpack
 
 ENV_URL = "OFFICINE_DATABASE_URL"
 # The newest migration in store/migrations/versions (a test checks they agree).
-HEAD_REVISION = "0008"
+HEAD_REVISION = "0009"
 # Several processes may open a fresh database at once (audits started together, the dashboard):
 # one migrates, the others wait for it, then find the schema current.
 MIGRATION_LOCK_TIMEOUT_S = 300

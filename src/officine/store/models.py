@@ -72,7 +72,7 @@ class BlobRow(Base):
 
 class AuditRow(Base):
     __tablename__ = "audits"
-    # Covering indexes (migration 0008): the history reads these columns without the document.
+    # Covering indexes (migration 0009): the history reads these columns without the document.
     __table_args__ = (
         Index("ix_audits_timeline", "created_at", "id", "score", "scope", "host_count", "kind"),
         Index("ix_audits_scope", "scope", "id", "created_at", "score", "host_count", "kind"),
@@ -86,7 +86,7 @@ class AuditRow(Base):
     scope: Mapped[str | None] = mapped_column(String(32), nullable=True)
     host_count: Mapped[int | None] = mapped_column(Integer, nullable=True)
     # "pharmacy": every workstation in service, as the dashboard judges; "selection": the machines
-    # given to `officine audit`. None: recorded before 0008.
+    # given to `officine audit`. None: recorded before 0009.
     kind: Mapped[str | None] = mapped_column(String(16), nullable=True)
     assessment: Mapped[dict[str, Any]] = mapped_column(JSON)
     answers: Mapped[dict[str, Any]] = mapped_column(JSON)
@@ -270,6 +270,20 @@ class JournalAnchorRow(Base):
     at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
     __table_args__ = (Index("ix_journal_anchors_journal_seq", "journal", "seq"),)
+
+
+class PasswordAuditRow(Base):
+    """One audit of a password manager (officine.passwords.audit): counts and entry titles,
+    never a password (migration 0010)."""
+
+    __tablename__ = "password_audits"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    audited_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    source: Mapped[str] = mapped_column(String(16))  # keepass, bitwarden, firefox, chrome
+    file_name: Mapped[str] = mapped_column(String(255))
+    entries: Mapped[int] = mapped_column(Integer)
+    report: Mapped[dict[str, Any]] = mapped_column(JSON)  # AuditReport.to_json()
+    recorded_by: Mapped[str] = mapped_column(String(64))
 
 
 class JobRow(Base):

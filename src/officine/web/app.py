@@ -104,6 +104,7 @@ def create_app(
         routes_backups,
         routes_incident,
         routes_pages,
+        routes_passwords,
         routes_team,
         routes_workstations,
     )
@@ -138,6 +139,7 @@ def create_app(
     app.mount("/static", StaticFiles(directory=str(resources.files("officine.web") / "static")), name="static")
     app.include_router(routes_account.router)
     app.include_router(routes_team.router)
+    app.include_router(routes_passwords.router)
     app.include_router(routes_pages.router)
     app.include_router(routes_workstations.router)
     app.include_router(routes_backups.router)

@@ -3,8 +3,8 @@ records which workstations its score covers (its scope) and whether it judged th
 or the machines given on the command line (its kind), so that trends compare like with like.
 Work started from a page is recorded in `jobs`, so that any server process shows its progress.
 
-Revision ID: 0008
-Revises: 0007
+Revision ID: 0009
+Revises: 0008
 """
 
 import hashlib
@@ -13,8 +13,8 @@ from collections import defaultdict
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0008"
-down_revision = "0007"
+revision = "0009"
+down_revision = "0008"
 branch_labels = None
 depends_on = None
 
