@@ -7,6 +7,7 @@ import logging
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from importlib import resources
 from typing import Any
 
@@ -85,6 +86,13 @@ def web_of(request: Request) -> Web:
     return web
 
 
+def _local(value: Any, fmt: str = "%d/%m/%Y à %H:%M") -> str:
+    if value is None or value == "":
+        return "—"
+    moment = dates.parse(value) if isinstance(value, str) else value
+    return f"{dates.paris(moment):{fmt}}" if isinstance(moment, datetime) else f"{moment:{fmt}}"
+
+
 def _size(value: int | None) -> str:
     n = float(value or 0)
     for unit in ("octets", "ko", "Mo", "Go"):
@@ -115,6 +123,7 @@ def create_app(
     templates = Jinja2Templates(directory=str(resources.files("officine.web") / "templates"))
     templates.env.filters["size"] = _size
     templates.env.filters["day"] = dates.day
+    templates.env.filters["local"] = _local  # older templates: a chosen format, in Paris time
     templates.env.filters["moment"] = dates.moment
     templates.env.filters["md"] = inline_markdown
     templates.env.filters["links"] = with_links
