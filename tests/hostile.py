@@ -100,7 +100,7 @@ IMPORT_DRIVER = """
 import sys
 from pathlib import Path
 from officine.errors import UserError
-from officine.services.assessments import Pharmacy
+from officine.services.pharmacy import Pharmacy
 from officine.store import Store
 snapshot_file, database = Path(sys.argv[1]), sys.argv[2]
 try:

@@ -36,7 +36,8 @@ def test_two_destinations_back_up_then_the_drill_passes(backup_site: Site) -> No
     verdicts = backup_site.verdicts()
     assert verdicts["SAV-01"] == "pass" and verdicts["SAV-03"] == "pass"
     assert verdicts["SAV-05"] == "pass"  # original + two proven disks, one at home
-    assert "51 fichier(s)" in backup_site.evidence("SAV-03") and "dont 51 comparé(s)" in backup_site.evidence("SAV-03")
+    assert "51 fichiers restaurés et vérifiés" in backup_site.evidence("SAV-03")
+    assert "dont 51 comparés octet par octet" in backup_site.evidence("SAV-03")
 
 
 def test_sampled_drill_checks_a_sample(backup_site: Site) -> None:

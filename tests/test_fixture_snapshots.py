@@ -18,6 +18,7 @@ import snapshot_fixtures
 from helpers import audit_files
 from officine import snapshot
 from officine.catalogue.loader import load_catalogue
+from officine.checks import load_checks
 from officine.errors import UserError
 from officine.evaluate import MeasureResult
 from officine.services.audit import run_audit
@@ -26,15 +27,16 @@ SNAPSHOTS = Path(__file__).parent / "fixtures/snapshots"
 WHEN = datetime(2026, 11, 28, 9, 0, tzinfo=UTC)
 ALL_MEASURES = [m for p in load_catalogue().practices for m in p.measures]
 QUESTIONS = {m.id for m in ALL_MEASURES if m.verification == "question"}
-# Site measures judged from records: no backup plan, no password-manager audit here.
-BACKUPS = {m.id for m in ALL_MEASURES if m.id.startswith("SAV-")} | {"MDP-05"}
+# Site measures judged from records (backups, the incident journal, password-manager audits):
+# no backup plan, no journal, no password-manager audit here.
+BACKUPS = {mid for mid, spec in load_checks().items() if spec.scope == "site"} | {"MDP-05"}
 
 # Expected machine verdicts, "verdict" or "verdict: text quoted in the evidence". Questions and backups
 # (site measures without a plan) wait for an answer on every snapshot.
 EXPECTED: dict[str, dict[str, str]] = {
     "windows11-fr-conforme": {
         "MDP-01": "pass: au moins 14 caractères",
-        "INC-05": "unknown: (windows)",
+        "INC-05": "unknown: Pas encore de vérification automatique de cette mesure sur Windows",
         "MDP-02": "pass: après 5 essais ratés",
         "MDP-03": "unknown: non collecté",
         "MDP-04": "needs_answer: KeePass Password Safe 2.57",
@@ -42,7 +44,7 @@ EXPECTED: dict[str, dict[str, str]] = {
         "ACC-01": "needs_answer: Pas d'ouverture de session automatique",
         "ACC-02": "pass: arthu",
         "VER-01": "pass: 10 min",
-        "VER-02": "needs_answer: action : lock",
+        "VER-02": "needs_answer: elle se verrouille",
         "MAJ-01": "pass: Windows 11 25H2 (build 26200, Professional)",
         "MAJ-02": "pass: 12/11/2026",
         "POS-01": "pass: Microsoft Defender fonctionne",
@@ -50,7 +52,7 @@ EXPECTED: dict[str, dict[str, str]] = {
         "POS-03": "pass: C: (BitLocker)",
         "POS-04": "pass: jamais lancés automatiquement",
         "POS-05": "needs_answer: Aucun service accessible",
-        "POS-06": "unknown: (windows)",
+        "POS-06": "unknown: sur Windows",
         "POS-07": "pass: time.windows.com",
         "AMO-01": "needs_answer: SanDisk Cruzer Blade USB Device",
         "AMO-02": "needs_answer: Aucun client",
@@ -58,8 +60,8 @@ EXPECTED: dict[str, dict[str, str]] = {
         "WIFI-02": "needs_answer: SomeSSID",
     },
     "windows10-fr-non-conforme": {
-        "MDP-01": "fail: 0 caractères",
-        "INC-05": "unknown: (windows)",
+        "INC-05": "unknown: Pas encore de vérification automatique de cette mesure sur Windows",
+        "MDP-01": "fail: Aucune longueur minimale",
         "MDP-02": "fail: Aucun blocage",
         "MDP-03": "unknown: non collecté",
         "MDP-04": "needs_answer: Aucun gestionnaire",
@@ -67,7 +69,7 @@ EXPECTED: dict[str, dict[str, str]] = {
         "ACC-01": "fail: « arthu »",
         "ACC-02": "warn: « arthu » est administrateur",
         "VER-01": "fail: ne se verrouille jamais",
-        "VER-02": "needs_answer: action : none",
+        "VER-02": "needs_answer: aucune action n'est réglée",
         "MAJ-01": "fail: Windows 10 21H2 (build 19044.3086, Professional)",
         "MAJ-02": "fail: depuis le 11/09/2019",
         # Bitdefender is active in Security Center (266240): it protects, Defender stands aside.
@@ -76,7 +78,7 @@ EXPECTED: dict[str, dict[str, str]] = {
         "POS-03": "fail: C: (OperatingSystem)",
         "POS-04": "warn: réglage du système",
         "POS-05": "fail: SMBv1",
-        "POS-06": "unknown: (windows)",
+        "POS-06": "unknown: sur Windows",
         "POS-07": "fail: pas synchronisée",
         "AMO-01": "needs_answer: Kingston DataTraveler 3.0 USB Device",
         "AMO-02": "needs_answer: OneDrive",
@@ -85,7 +87,7 @@ EXPECTED: dict[str, dict[str, str]] = {
     },
     "windows10-en-sans-droits-admin": {
         "MDP-01": "unknown: droits administrateur",
-        "INC-05": "unknown: (windows)",
+        "INC-05": "unknown: Pas encore de vérification automatique de cette mesure sur Windows",
         "MDP-02": "unknown: droits administrateur",
         "MDP-03": "unknown: non collecté",
         "MDP-04": "needs_answer: Aucun gestionnaire",
@@ -93,7 +95,7 @@ EXPECTED: dict[str, dict[str, str]] = {
         "ACC-01": "needs_answer: Pas d'ouverture de session automatique",
         "ACC-02": "fail: « daveadmin » est administrateur, comme tous les comptes",
         "VER-01": "pass: 5 min",
-        "VER-02": "needs_answer: action : none",
+        "VER-02": "needs_answer: aucune action n'est réglée",
         "MAJ-01": "fail: Windows 10 22H2 (build 19045, Enterprise)",
         "MAJ-02": "warn: 15/10/2026",
         "POS-01": "fail: ne surveille pas les fichiers en continu",
@@ -101,7 +103,7 @@ EXPECTED: dict[str, dict[str, str]] = {
         "POS-03": "unknown: droits administrateur",
         "POS-04": "warn: réglage du système",
         "POS-05": "needs_answer: TeamViewer",
-        "POS-06": "unknown: (windows)",
+        "POS-06": "unknown: sur Windows",
         "POS-07": "pass: time.windows.com",
         "AMO-01": "needs_answer: Aucun support de stockage USB",
         "AMO-02": "needs_answer: Aucun client",
@@ -110,7 +112,7 @@ EXPECTED: dict[str, dict[str, str]] = {
     },
     "windows-server2016-en": {
         "MDP-01": "warn: 8 caractères",
-        "INC-05": "unknown: (windows)",
+        "INC-05": "unknown: Pas encore de vérification automatique de cette mesure sur Windows",
         "MDP-02": "pass: après 10 essais ratés",
         "MDP-03": "unknown: non collecté",
         "MDP-04": "needs_answer: Aucun gestionnaire",
@@ -118,7 +120,7 @@ EXPECTED: dict[str, dict[str, str]] = {
         "ACC-01": "needs_answer: Pas d'ouverture de session automatique",
         "ACC-02": "pass: lgo-service",
         "VER-01": "warn: 30 min",
-        "VER-02": "needs_answer: action : none",
+        "VER-02": "needs_answer: aucune action n'est réglée",
         "MAJ-01": "warn: Windows Server 2016 (build 14393.3269, ServerStandard) ne recevra plus de correctifs après le 12/01/2027",
         "MAJ-02": "fail: depuis le 11/09/2019",
         "POS-01": "pass: signatures de 1 j",
@@ -127,7 +129,7 @@ EXPECTED: dict[str, dict[str, str]] = {
         "POS-04": "pass: jamais lancés automatiquement",
         # No SMB1 value, no readable SMB server configuration: build 14393's documented default is SMBv1 on.
         "POS-05": "fail: valeur par défaut de la build 14393",
-        "POS-06": "unknown: (windows)",
+        "POS-06": "unknown: sur Windows",
         "POS-07": "warn: pas encore synchronisée",
         "AMO-01": "pass: service USBSTOR désactivé",
         "AMO-02": "needs_answer: Aucun client",
@@ -136,7 +138,7 @@ EXPECTED: dict[str, dict[str, str]] = {
     },
     "macos14-sonoma-fr": {
         "MDP-01": "fail: 7 caractères",
-        "INC-05": "unknown: (macos)",
+        "INC-05": "unknown: Pas encore de vérification automatique de cette mesure sur macOS",
         "MDP-02": "pass: après 10 essais ratés (pwpolicy",
         "MDP-03": "unknown: non collecté",
         "MDP-04": "needs_answer: Aucun gestionnaire",
@@ -150,7 +152,7 @@ EXPECTED: dict[str, dict[str, str]] = {
         "POS-01": "unknown: spctl --status",
         "POS-02": "fail: Aucun pare-feu",
         "POS-03": "fail: / (disque interne)",
-        "POS-04": "unknown: (macos)",
+        "POS-04": "unknown: sur macOS",
         "POS-05": "unknown: network.listeners",
         "POS-06": "unknown: ssh.server",
         "POS-07": "unknown: systemsetup",
@@ -161,7 +163,7 @@ EXPECTED: dict[str, dict[str, str]] = {
     },
     "macos26-tahoe": {
         "MDP-01": "unknown: pwpolicy",
-        "INC-05": "unknown: (macos)",
+        "INC-05": "unknown: Pas encore de vérification automatique de cette mesure sur macOS",
         "MDP-02": "unknown: pwpolicy",
         "MDP-03": "unknown: non collecté",
         "MDP-04": "needs_answer: Aucun gestionnaire",
@@ -175,7 +177,7 @@ EXPECTED: dict[str, dict[str, str]] = {
         "POS-01": "unknown: Gatekeeper et XProtect",
         "POS-02": "pass: Pare-feu d'applications de macOS actif",
         "POS-03": "pass: / (FileVault)",
-        "POS-04": "unknown: (macos)",
+        "POS-04": "unknown: sur macOS",
         "POS-05": "unknown: network.listeners",
         "POS-06": "unknown: ssh.server",
         "POS-07": "pass: timed",
@@ -276,14 +278,14 @@ MAC_UNOBSERVED = {
     "VER-01": "unknown: économiseur d'écran",
     "VER-02": "needs_answer",
     "POS-01": "unknown: est présent, mais l'âge de ses signatures n'a pas pu être lu",
-    "POS-04": "unknown: (macos)",
+    "POS-04": "unknown: sur macOS",
     "POS-05": "unknown: network.listeners",
     "POS-06": "unknown: ssh.server",
     "AMO-01": "needs_answer: n'a pas pu être vérifié",
     "AMO-02": "needs_answer: Aucun client",
     "WIFI-01": "unknown: system_profiler",
     "WIFI-02": "needs_answer",
-    "INC-05": "unknown: (macos)",  # no sentinel collector for macOS yet
+    "INC-05": "unknown: Pas encore de vérification automatique de cette mesure sur macOS",  # no sentinel collector for macOS yet
 }
 EXPECTED["macosx10.14-mojave"] = {
     **MAC_UNOBSERVED,
@@ -291,7 +293,7 @@ EXPECTED["macosx10.14-mojave"] = {
     # Every Mac OS X 10.x is out of support: 10.14's last security update was on 21/07/2021.
     "MAJ-01": "fail: Mac OS X Mojave 10.14.6 (18G84) ne reçoit plus de correctifs de sécurité depuis le 21/07/2021",
     # The pre-Catalina format is read: four updates wait, never "nothing pending".
-    "MAJ-02": "warn: 4 mise(s) à jour macOS en attente (Safari14.0.1MojaveAuto-14.0.1, Security Update 2020-005-10.14.6",
+    "MAJ-02": "warn: 4 mises à jour macOS en attente (Safari14.0.1MojaveAuto-14.0.1, Security Update 2020-005-10.14.6",
     "POS-02": "fail: Aucun pare-feu",
     "POS-03": "fail: / (disque interne)",
     "POS-07": "unknown: systemsetup",
@@ -395,7 +397,7 @@ def test_approved_usb_list_decides_amo_01(tmp_path: Path) -> None:
         "utf-8",
     )
     result = audit_files(path, answers=answers, today=WHEN)["AMO-01"]
-    assert result.verdict.value == "pass" and "2 support(s)" in machine_evidence(result)
+    assert result.verdict.value == "pass" and "2 supports" in machine_evidence(result)
     answers.write_text("approved_usb_devices: []\n", "utf-8")
     result = audit_files(path, answers=answers, today=WHEN)["AMO-01"]
     assert result.verdict.value == "fail"  # an empty list approves nothing

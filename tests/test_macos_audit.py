@@ -281,7 +281,7 @@ def test_pending_updates_in_the_old_format_are_not_nothing_pending(tmp_path: Pat
     sw = "ProductName:\tMac OS X\nProductVersion:\t10.14.6\nBuildVersion:\t18G84\n"
     path = mac(tmp_path, "mac-old", {("sw_vers",): sw, ("softwareupdate", "-l"): raw(MOJAVE_UPDATES)})
     results = audit_files(path, today=WHEN)
-    assert verdict(results, "MAJ-02") == "warn" and "4 mise(s) à jour" in evidence(results, "MAJ-02")
+    assert verdict(results, "MAJ-02") == "warn" and "4 mises à jour" in evidence(results, "MAJ-02")
     assert "Aucune mise à jour" not in evidence(results, "MAJ-02")
     # A Mac OS X 10.x is out of support, whatever the minor version.
     assert verdict(results, "MAJ-01") == "fail" and "Mac OS X Mojave 10.14.6" in evidence(results, "MAJ-01")

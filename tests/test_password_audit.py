@@ -96,10 +96,10 @@ def test_a_keepass_database_gives_exactly_the_expected_findings(vault: Path, pwn
 def test_the_audit_feeds_mdp_04_and_mdp_05_with_its_date(vault: Path, tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'officine.db'}"
     assert run("motdepasse", "audit", str(vault), "--db", url, stdin=MASTER + "\n").returncode == 0
-    from officine.services.assessments import Pharmacy
+    from officine.services.pharmacy import Pharmacy
     from officine.store import Store
 
-    assessment, _ = Pharmacy(Store(url)).evaluate([], datetime.now(UTC))
+    assessment, _ = Pharmacy(Store(url)).judge([], datetime.now(UTC))
     results = {m.measure.id: m for m in assessment.measures}
     mdp05 = results["MDP-05"]
     assert mdp05.verdict.value == "fail"
@@ -113,10 +113,10 @@ def test_the_audit_feeds_mdp_04_and_mdp_05_with_its_date(vault: Path, tmp_path: 
 
 
 def test_without_an_audit_mdp_05_waits_for_the_answer(tmp_path: Path) -> None:
-    from officine.services.assessments import Pharmacy
+    from officine.services.pharmacy import Pharmacy
     from officine.store import Store
 
-    assessment, _ = Pharmacy(Store(f"sqlite:///{tmp_path / 'o.db'}")).evaluate([], datetime.now(UTC))
+    assessment, _ = Pharmacy(Store(f"sqlite:///{tmp_path / 'o.db'}")).judge([], datetime.now(UTC))
     mdp05 = next(m for m in assessment.measures if m.measure.id == "MDP-05")
     assert mdp05.verdict.value == "needs_answer"
     assert "Aucun audit du gestionnaire" in mdp05.evidence[0].text

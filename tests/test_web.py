@@ -180,7 +180,7 @@ def test_errors_are_french_pages_without_a_trace(db: Path, monkeypatch: pytest.M
     client = signed_in(db)
     r = client.get("/pratique/NOPE")
     assert r.status_code == 404 and "Page introuvable" in r.text
-    from officine.services.assessments import Pharmacy
+    from officine.services.pharmacy import Pharmacy
 
     def broken(self: Pharmacy, *a: object, **k: object) -> None:
         raise RuntimeError("secret internal detail")
@@ -251,8 +251,10 @@ def test_answers_change_the_score_and_show_who_answered(db: Path, machine: Path)
     page = client.get("/pratique/SAV").text
     section = page.split('id="SAV-03"')[1].split("</section>")[0]
     assert 'data-verdict="pass"' in section and "marie" in section and "Répondu par marie" in section
-    # No backup plan here: the machine line never claims "conforme", the answer does.
-    assert 'v-not_applicable">non concerné</span> Pas de sauvegarde gérée' in section
+    # No backup plan here: the machine line never claims "conforme" (the answer does), and it
+    # says backups cannot be verified and where to set them up, not "non concerné".
+    assert 'v-unknown">non vérifiable</span> Aucun plan de sauvegarde' in section
+    assert "page « Sauvegardes »" in section and "non concerné" not in section
     assert 'v-pass">conforme</span> Quand a-t-on réussi à restaurer' in section
     home = client.get("/").text
     assert f'<span class="value">{after}</span>' in home
@@ -336,7 +338,8 @@ def test_exception_is_visible_everywhere_and_leaves_the_score(db: Path, machine:
     assert r.status_code == 303
     page = client.get("/pratique/SAV").text
     section = page.split('id="SAV-06"')[1].split("</section>")[0]
-    assert "exception acceptée" in section and "Aucune donnée hébergée en ligne" in section and "2099-12-31" in section
+    assert "exception acceptée" in section and "Aucune donnée hébergée en ligne" in section
+    assert "jusqu'au 31/12/2099" in section and "2099-12-31" not in section  # a French date in a sentence
     assert "1 exception acceptée" in client.get("/").text
     assert "Aucune donnée hébergée en ligne" in client.get("/bilan").text
     doc = client.get("/bilan.json").json()
@@ -372,7 +375,9 @@ def test_import_accepts_a_real_snapshot_and_refuses_tampered_or_foreign_files(db
     assert r.status_code == 303
     page = client.get("/postes").text
     assert "comptoir-1" in page and "Linux" in page
-    assert "non conforme ·" in page  # the workstation's own findings
+    # The workstation's own measures, counted as measures (plural agreed), with a link to its page.
+    row = page.split('id="workstations"')[1].split("</tr>", 2)[1]
+    assert '<a href="/postes/1">comptoir-1</a>' in row and " non conformes" in row
     assert count(db, AuditRow) == 1
 
 
@@ -475,7 +480,7 @@ def test_incident_page_gives_the_reflexes_with_the_pharmacy_numbers(db: Path) ->
         {"name": "Pharmacie des Tilleuls", "prestataire.name": "InfoPharma", "prestataire.phone": "04 00 00 00 01"},
     )
     page = client.get("/incident").text
-    section = page.split("Appelez votre prestataire informatique")[1].split("</li>\n  \n")[0]
+    section = page.split('id="etape-prestataire"')[1].split("</li>\n  \n")[0]
     assert 'InfoPharma — <a href="tel:0400000001">04 00 00 00 01</a>' in section
     assert page.index("Coupez le réseau") < page.index("Appelez votre prestataire") < page.index("Déposez plainte")
     assert "cybermalveillance.gouv.fr" in page

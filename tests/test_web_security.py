@@ -178,6 +178,7 @@ def _bilan_with_long_texts() -> dict[str, object]:
         "hosts": [{"hostname": LONG, "platform": LONG, "collected_at": datetime.now(UTC).isoformat()}],
         "practices": [{"title": LONG, "score": 10, "state": LONG}, {"title": "x", "score": 1, "state": "non_conforme"}],
         "actions": [measure] * 3,
+        "questions": [{"measure": LONG, "title": LONG, "owner": LONG, "questions": [LONG]}] * 2,
         "exceptions": [
             {"measure": LONG, "title": LONG, "justification": LONG, "by": LONG, "date": LONG, "until": LONG},
             {"measure": LONG, "title": LONG, "justification": LONG, "by": LONG, "date": LONG, "expired": True},

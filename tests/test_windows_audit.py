@@ -310,7 +310,7 @@ def test_autologin_smartcard_usb_autorun_bitlocker(tmp_path: Path) -> None:
     )
     results = audit_files(path, today=WHEN)
     assert verdict(results, "ACC-01") == "fail" and "comptoir" in evidence(results, "ACC-01")
-    assert verdict(results, "VER-02") == "needs_answer" and "lock" in evidence(results, "VER-02")
+    assert verdict(results, "VER-02") == "needs_answer" and "elle se verrouille" in evidence(results, "VER-02")
     assert verdict(results, "AMO-01") == "pass" and verdict(results, "POS-04") == "pass"
     assert verdict(results, "POS-03") == "fail" and "C:" in evidence(results, "POS-03")
 

@@ -17,7 +17,7 @@ from officine import snapshot
 from officine.collectors.windows import live, native
 from officine.collectors.windows.script import manifest, target
 from officine.host.base import ObsStatus, observation_key
-from officine.services import audit
+from officine.services import collect
 from windows_replay import RecordedWindows
 
 SNAPSHOTS = Path(__file__).parent / "fixtures/snapshots"
@@ -110,10 +110,10 @@ def test_powershell_errors_map_to_statuses() -> None:
 
 def test_collect_uses_the_python_collector_on_windows(monkeypatch: pytest.MonkeyPatch) -> None:
     recorded = snapshot.load(WINDOWS[0])
-    monkeypatch.setattr(audit, "on_windows", lambda: True)
+    monkeypatch.setattr(collect, "on_windows", lambda: True)
     monkeypatch.setattr(live, "LiveWindows", lambda: RecordedWindows(recorded))
     seen: list[str] = []
-    snap = audit.collect_local(progress=seen.append)
+    snap = collect.collect_local(progress=seen.append)
     assert snap.platform == "windows" and snap.hostname == recorded.hostname
     assert seen == [i["id"] for i in manifest()["observations"]]
 

@@ -10,6 +10,7 @@ from officine.answers import AcceptedException, Answers
 from officine.catalogue.loader import Messages
 from officine.catalogue.model import Catalogue, Measure, Severity, Verdict
 from officine.checks.base import COMBINED_RANK, CheckContext, CheckSpec, FactUnavailable, Finding, Outcome
+from officine.dates import day
 from officine.facts import Fact, FactStatus
 from officine.reference import Reference
 from officine.snapshot import Snapshot
@@ -18,6 +19,14 @@ SEVERITY_WEIGHT = {Severity.critical: 4, Severity.high: 3, Severity.medium: 2, S
 CREDIT = {Verdict.passed: 1.0, Verdict.warn: 0.5}  # unknown and needs_answer earn nothing
 PRIORITY_COUNT = 5
 PRIORITY_VERDICT = {Verdict.fail: 0, Verdict.unknown: 1, Verdict.needs_answer: 2, Verdict.warn: 3}
+# Something to fix (or to verify); an unanswered question is asked apart, not listed as an action.
+ACTION_VERDICTS = (Verdict.fail, Verdict.unknown, Verdict.warn)
+
+
+def priority_key(severity: str, verdict: str, position: int) -> tuple[int, int, int]:
+    """The one order of urgency, for every list a person reads (home, terminal, report, PDF):
+    the most severe measure first, then fail, unknown, needs_answer, warn, then catalogue order."""
+    return (-SEVERITY_WEIGHT[Severity(severity)], PRIORITY_VERDICT.get(Verdict(verdict), 9), position)
 
 
 @dataclass
@@ -57,6 +66,9 @@ class MeasureResult:
     remediation: str
     exception: AcceptedException | None = None
     exception_expired: bool = False
+    # The steps for each group of workstations whose system calls for different ones (the
+    # workstations to act on first); one entry without hosts when the steps are the same for all.
+    remediations: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def excepted(self) -> bool:
@@ -73,6 +85,7 @@ class MeasureResult:
             "verdict": self.verdict.value,
             "evidence": [e.to_json() for e in self.evidence],
             "remediation": self.remediation,
+            "remediations": self.remediations or [{"hosts": [], "text": self.remediation}],
             "action": m.action,
             "why": m.why,
             "exception": None
@@ -214,6 +227,31 @@ def _site_outcome(
         return _unavailable(exc)
 
 
+def _system(snap: Snapshot) -> tuple[set[str], set[str] | None]:
+    """A workstation's distribution names (os-release ID and ID_LIKE) and its known tools."""
+    info = snap.facts.get("os.info")
+    systems: set[str] = set()
+    if info is not None and info.status is FactStatus.observed and isinstance(info.value, dict):
+        systems = {str(info.value.get("id") or "")} | {str(x) for x in info.value.get("id_like") or []}
+    tools = snap.facts.get("software.admin_tools")
+    installed = None
+    if tools is not None and tools.status is FactStatus.observed and isinstance(tools.value, dict):
+        installed = {str(x) for x in tools.value.get("installed") or []}
+    return systems - {""}, installed
+
+
+def _advice(measure: Measure, judged: list[tuple[Snapshot, Verdict]]) -> list[dict[str, Any]]:
+    """The steps per group of workstations: those to act on, each with the steps its system needs."""
+    to_act = [s for s, v in judged if v in (Verdict.fail, Verdict.warn, Verdict.unknown)] or [s for s, _ in judged]
+    groups: dict[str, list[str]] = {}
+    for snap in to_act:
+        text = measure.fix.for_host(snap.platform, *_system(snap))
+        groups.setdefault(text, []).append(snap.hostname)
+    if len(groups) == 1:
+        return [{"hosts": [], "text": next(iter(groups))}]
+    return [{"hosts": hosts, "text": text} for text, hosts in groups.items()]
+
+
 def _answer_evidence(measure: Measure, answers: Answers) -> list[Evidence]:
     evidence = []
     for q in measure.questions:
@@ -224,10 +262,10 @@ def _answer_evidence(measure: Measure, answers: Answers) -> list[Evidence]:
         origin = answers.origins.get(q.id)
         if origin is not None:
             who = origin.by
-            when = f", le {origin.at.date().isoformat()}" + (f", preuve « {origin.proof} »" if origin.proof else "")
+            when = f", le {day(origin.at)}" + (f", preuve « {origin.proof} »" if origin.proof else "")
         else:
             who = answers.answered_by or q.audience
-            when = f", le {answers.answered_at.isoformat()}" if answers.answered_at else ""
+            when = f", le {day(answers.answered_at)}" if answers.answered_at else ""
         evidence.append(
             Evidence(
                 "answer",
@@ -258,6 +296,7 @@ def evaluate(
         practice_results = []
         for measure in practice.measures:
             evidence: list[Evidence] = []
+            judged: list[tuple[Snapshot, Verdict]] = []
             spec = checks.get(measure.id)
             if spec is not None and spec.scope == "site":
                 outcome = _site_outcome(measure, spec, site_facts or {}, answers, reference)
@@ -290,19 +329,22 @@ def evaluate(
                 for snap in snapshots:
                     outcome = _host_outcome(measure, checks.get(measure.id), snap, answers, reference, site_facts or {})
                     verdicts.append(outcome.verdict)
+                    judged.append((snap, outcome.verdict))
                     evidence += _machine_evidence(measure, outcome, messages, snap)
                 verdict = max(verdicts, key=lambda v: COMBINED_RANK[v])
             evidence += _answer_evidence(measure, answers)
             exception = answers.exceptions.get(measure.id)
             platform = next((s.platform for s in snapshots), None)
+            advice = _advice(measure, judged) if judged else [{"hosts": [], "text": measure.fix.for_platform(platform)}]
             result = MeasureResult(
                 measure,
                 practice.id,
                 verdict,
                 evidence,
-                measure.fix.for_platform(platform),
+                str(advice[0]["text"]),
                 exception,
                 exception is not None and exception.until is not None and exception.until < today,
+                advice,
             )
             practice_results.append(result)
         counts: dict[str, int] = {}
@@ -311,10 +353,8 @@ def evaluate(
         practices.append(PracticeResult(practice.id, practice.title, _score(practice_results), counts))
         results += practice_results
     order = {m.id: i for i, m in enumerate(m for p in catalogue.practices for m in p.measures)}
-    candidates = [r for r in results if r.verdict in PRIORITY_VERDICT and not r.excepted]
-    candidates.sort(
-        key=lambda r: (-SEVERITY_WEIGHT[r.measure.severity], PRIORITY_VERDICT[r.verdict], order[r.measure.id])
-    )
+    candidates = [r for r in results if r.verdict in ACTION_VERDICTS and not r.excepted]
+    candidates.sort(key=lambda r: priority_key(r.measure.severity.value, r.verdict.value, order[r.measure.id]))
     hosts = [
         {
             "hostname": s.hostname,

@@ -13,6 +13,7 @@ import yaml
 from pydantic import ValidationError
 
 from officine.catalogue.model import Catalogue
+from officine.dates import french_if_iso
 from officine.errors import UserError
 from officine.validation import expected
 from officine.yamlio import load_yaml
@@ -76,7 +77,7 @@ class Messages:
     measures: dict[str, dict[str, str]]
 
     def render(self, template: str, values: dict[str, Any]) -> str:
-        return template.format_map(_Safe(values))
+        return _FRENCH.vformat(template, (), _Safe(values))
 
     def evidence(self, measure_id: str, reason: str, values: dict[str, Any]) -> str:
         template = self.measures.get(measure_id, {}).get(reason) or self.generic.get(reason)
@@ -85,13 +86,41 @@ class Messages:
         return self.render(template, values)
 
 
+class _French(string.Formatter):
+    """str.format with French plurals: `{n:|# fichier|# fichiers}` gives "1 fichier", "3 fichiers"
+    (0 takes the singular, as in French); a third form is for zero:
+    `{n:|aucun fichier|# fichier|# fichiers}`. `#` stands for the number. A code shown to a
+    person gets its words: `{action:=lock>la session est verrouillée|none>rien ne se passe}`."""
+
+    def format_field(self, value: Any, format_spec: str) -> str:
+        if format_spec.startswith("="):  # words for a code: `{action:=lock>verrouillée|none>rien}`
+            words = dict(pair.split(">", 1) for pair in format_spec[1:].split("|") if ">" in pair)
+            return words.get(str(value), str(value))
+        if not format_spec.startswith("|"):
+            return str(super().format_field(value, format_spec))
+        forms = format_spec[1:].split("|")
+        try:
+            n = int(value)
+        except (TypeError, ValueError):
+            return str(value)
+        if len(forms) == 3:
+            form = forms[0] if n == 0 else forms[1] if n == 1 else forms[2]
+        else:
+            form = forms[0] if n <= 1 else forms[-1]
+        return form.replace("#", str(n))
+
+
+_FRENCH = _French()
+
+
 class _Safe(dict[str, Any]):
     def __missing__(self, key: str) -> str:
         return "?"
 
     def __getitem__(self, key: str) -> Any:
         value = super().__getitem__(key) if key in self else self.__missing__(key)
-        return "?" if value is None else value
+        # Values stay ISO in the data; in a French sentence a date reads 29/11/2026.
+        return "?" if value is None else french_if_iso(value)
 
 
 def _check_templates(section: str, templates: dict[str, Any]) -> None:

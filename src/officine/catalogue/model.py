@@ -90,13 +90,24 @@ class Question(_Strict):
         return self
 
 
+class FixVariant(_Strict):
+    """Steps for some systems only: a distribution (os-release ID or ID_LIKE) and, optionally,
+    a package that must be installed there (ufw rather than nftables on Debian...)."""
+
+    os: list[str] = Field(min_length=1)
+    package: str | None = None
+    text: str
+
+
 class Fix(_Strict):
-    """How to fix, in plain French; per platform where the steps differ."""
+    """How to fix, in plain French; per platform where the steps differ, and per distribution
+    where the tools differ (the first variant that fits the workstation wins)."""
 
     all: str | None = None
     linux: str | None = None
     windows: str | None = None
     macos: str | None = None
+    variants: list[FixVariant] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _not_empty(self) -> Fix:
@@ -107,6 +118,14 @@ class Fix(_Strict):
     def for_platform(self, platform: str | None) -> str:
         specific = getattr(self, platform, None) if platform in ("linux", "windows", "macos") else None
         return specific or self.all or next(t for t in (self.linux, self.windows, self.macos) if t)
+
+    def for_host(self, platform: str | None, systems: set[str], packages: set[str] | None) -> str:
+        """The steps for one workstation: its distribution and what is installed there. A variant
+        that needs a package is skipped when the installed packages could not be read."""
+        for v in self.variants:
+            if systems & set(v.os) and (v.package is None or (packages is not None and v.package in packages)):
+                return v.text
+        return self.for_platform(platform)
 
 
 class Measure(_Strict):

@@ -10,6 +10,7 @@ def load_checks() -> dict[str, CheckSpec]:
     from officine.checks import (  # noqa: F401, PLC0415
         accounts,
         backups,
+        incidents,
         passwords,
         removable,
         sentinel,

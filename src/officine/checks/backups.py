@@ -27,8 +27,10 @@ def _state(ctx: CheckContext) -> dict[str, Any] | Outcome:
     if fact is not None and fact.status is FactStatus.unknown:
         ctx.fact(FACT)  # raises: an unreadable plan is unknown, never left to the answers
     if fact is None or fact.status is not FactStatus.observed:
+        # Without a plan nothing can be observed: the answer decides, and the finding says that
+        # backups cannot be verified (something to set up), never that they do not concern the site.
         decided = ctx.answer_or_needs()
-        return Outcome(decided.verdict, "no_plan", decided.values, observed=Verdict.not_applicable)
+        return Outcome(decided.verdict, "no_plan", decided.values, observed=Verdict.unknown)
     value: dict[str, Any] = fact.value
     return value
 
@@ -39,6 +41,8 @@ def _at(value: str) -> datetime:
 
 def _age(delta: timedelta) -> str:
     hours = int(delta.total_seconds() // 3600)
+    if hours < 1:
+        return "moins d'une heure"
     return f"{hours} h" if hours < 48 else f"{hours // 24} jours"
 
 

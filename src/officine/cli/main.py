@@ -112,7 +112,7 @@ def collect(
 ) -> None:
     """Observe ce poste et écrit un instantané JSON (à analyser ici ou ailleurs)."""
     from officine import snapshot  # noqa: PLC0415
-    from officine.services.audit import collect_local  # noqa: PLC0415
+    from officine.services.collect import collect_local  # noqa: PLC0415
 
     with _progress(enabled=out_file is not None) as progress:
         snap = collect_local(root, progress)
@@ -169,6 +169,7 @@ def history(
     db: Annotated[str | None, typer.Option("--db", help="Adresse de la base (défaut : SQLite local).")] = None,
 ) -> None:
     """Liste les audits enregistrés et l'évolution de la note."""
+    from officine.dates import moment  # noqa: PLC0415
     from officine.store import Store  # noqa: PLC0415
 
     rows = Store(db).history()
@@ -182,14 +183,18 @@ def history(
     if not rows:
         out.print("Aucun audit enregistré pour l'instant. Lancez « officine audit ».")
         return
-    previous = None
+    previous: dict[str | None, int] = {}  # the last score of each set of workstations
     for r in reversed(rows):
-        trend = "" if previous is None or r.score is None else f" ({r.score - previous:+d})"
+        # A trend compares audits of the same workstations only.
+        before = previous.get(r.scope)
+        trend = "" if before is None or r.score is None else f" ({r.score - before:+d})"
+        n = len(r.hosts)
         out.print(
-            f"n° {r.id}  {r.created_at.astimezone():%d/%m/%Y %H:%M}  note "
-            f"{'—' if r.score is None else r.score}{trend}  {', '.join(markup(h) for h in r.hosts)}"
+            f"n° {r.id}  {moment(r.created_at)}  note {'—' if r.score is None else r.score}{trend}  "
+            f"{n} poste{'s' if n > 1 else ''} : {', '.join(markup(h) for h in r.hosts)}"
         )
-        previous = r.score if r.score is not None else previous
+        if r.score is not None:
+            previous[r.scope] = r.score
 
 
 class _progress:

@@ -4,6 +4,7 @@ itself may do for the dashboard's accounts (setup code, unlock, forgotten passwo
 from __future__ import annotations
 
 import ipaddress
+import json
 import os
 import secrets
 import socket
@@ -109,14 +110,24 @@ def _banner(host: str, port: int, tls: bool, names: Sequence[str], code: str | N
 
 
 def _run(
-    app: object, host: str, port: int, cert: Path | None, key: Path | None, names: Sequence[str], code: str | None
+    app: object,
+    host: str,
+    port: int,
+    cert: Path | None,
+    key: Path | None,
+    names: Sequence[str],
+    code: str | None,
+    processes: int = 1,
 ) -> None:
+    """Serve the app; several processes share the work (each builds the app from the environment)."""
     import uvicorn  # noqa: PLC0415
 
     _check_port(host, port)
     _banner(host, port, cert is not None, names, code)
     uvicorn.run(
-        app,  # type: ignore[arg-type]
+        app if processes == 1 else "officine.web.app:create_app_from_environment",  # type: ignore[arg-type]
+        factory=processes > 1,
+        workers=processes if processes > 1 else None,
         host=host,
         port=port,
         log_level="warning",
@@ -137,18 +148,27 @@ def serve(
         list[str] | None,
         typer.Option("--nom", help="Autre nom ou adresse sous lequel les postes ouvrent le tableau de bord."),
     ] = None,
+    processes: Annotated[
+        int,
+        typer.Option("--processus", min=1, max=16, help="Processus serveur (2 pour une vingtaine de connectés)."),
+    ] = 1,
 ) -> None:
     """Ouvre le tableau de bord de la pharmacie dans le navigateur (http://127.0.0.1:8421/)."""
     from officine.services import accounts  # noqa: PLC0415
     from officine.store import Store  # noqa: PLC0415
-    from officine.web.app import create_app  # noqa: PLC0415
+    from officine.store.db import ENV_URL  # noqa: PLC0415
+    from officine.web.app import ENV_ALLOWED_HOSTS, create_app  # noqa: PLC0415
 
     _check_host(host, cert)
     if (cert is None) != (key is None):
         raise UserError("Donnez à la fois --certificat et --cle, ou aucun des deux.")
     hosts = allowed_hosts(host, cert, names or [])
-    app = create_app(db, allowed_hosts=hosts)
-    _run(app, host, port, cert, key, hosts, accounts.setup_code(Store(db)))
+    app = create_app(db, allowed_hosts=hosts)  # checks and migrates the database once, before any process
+    # Each server process builds the same app from the environment: same database, same names.
+    if db:
+        os.environ[ENV_URL] = db
+    os.environ[ENV_ALLOWED_HOSTS] = json.dumps(hosts)
+    _run(app, host, port, cert, key, hosts, accounts.setup_code(Store(db)), processes)
 
 
 def demo(
@@ -156,7 +176,7 @@ def demo(
 ) -> None:
     """Démonstration : un tableau de bord d'exemple (base temporaire), avec l'audit de ce poste."""
     from officine.services import accounts, site  # noqa: PLC0415
-    from officine.services.assessments import Pharmacy  # noqa: PLC0415
+    from officine.services.pharmacy import Pharmacy  # noqa: PLC0415
     from officine.store import Store  # noqa: PLC0415
     from officine.web.app import create_app  # noqa: PLC0415
 

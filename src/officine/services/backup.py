@@ -10,10 +10,11 @@ import sys
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from pydantic import ValidationError
 
+from officine.answers import Answers
 from officine.backup import fr, guardian
 from officine.backup.plan import (
     Destination,
@@ -30,10 +31,10 @@ from officine.backup.state import SIGHTING_WINDOW, build_state, unreadable_plan
 from officine.errors import UserError
 from officine.facts import Fact
 from officine.paths import config_dir
+from officine.services.knowledge import load_knowledge
+from officine.services.site import load_profile
+from officine.store import Store
 from officine.validation import explain
-
-if TYPE_CHECKING:
-    from officine.store import Store
 
 BACKUP_MEASURES = ("SAV-01", "SAV-02", "SAV-03", "SAV-04", "SAV-05", "SAV-06")
 
@@ -51,8 +52,6 @@ class Guardian:
 
     @classmethod
     def open(cls, plan_path: Path | None = None, store_url: str | None = None, need_restic: bool = True) -> Guardian:
-        from officine.store import Store  # noqa: PLC0415
-
         path = plan_path or default_plan_path()
         plan = load_plan(path)
         restic = Restic.find() if need_restic else Restic("restic", Path())
@@ -133,9 +132,6 @@ def remove_source(folder: Path, plan_path: Path | None = None) -> Path:
 
 def declared_folders(store_url: str | None = None) -> list[Source]:
     """The data folders declared on the dashboard; one whose description names the LGO is marked so."""
-    from officine.services.site import load_profile  # noqa: PLC0415
-    from officine.store import Store  # noqa: PLC0415
-
     profile = load_profile(Store(store_url))
     if profile is None:
         return []
@@ -234,8 +230,6 @@ def site_facts(
     now = now or datetime.now(UTC)
     if not path.exists():
         return build_state(None, [], [], {}, {}, now)
-    from officine.store import Store  # noqa: PLC0415
-
     try:
         plan = load_plan(path)
     except UserError as exc:
@@ -256,15 +250,9 @@ def backup_status(
     store_url: str | None = None, plan_path: Path | None = None, now: datetime | None = None
 ) -> tuple[list[Any], dict[str, Fact]]:
     """The SAV-* verdicts alone, for `officine backup status` and monitoring tools."""
-    from officine.answers import Answers  # noqa: PLC0415
-    from officine.evaluate import evaluate  # noqa: PLC0415
-    from officine.reference import load_reference  # noqa: PLC0415
-    from officine.services.audit import load_knowledge  # noqa: PLC0415
-
     facts = site_facts(store_url, plan_path, now)
-    k = load_knowledge()
     today = (now or datetime.now(UTC)).date()
-    assessment = evaluate(k.catalogue, [], Answers(), k.checks, k.messages, load_reference(), today, facts)
+    assessment = load_knowledge().judge([], Answers(), facts, today)
     return [m for m in assessment.measures if m.measure.id in BACKUP_MEASURES], facts
 
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 import io
 from datetime import UTC, datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4
@@ -15,18 +14,19 @@ from reportlab.lib.units import cm
 from reportlab.platypus import KeepTogether, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
 from officine.catalogue.loader import Messages
+from officine.dates import day, moment
+from officine.services import story
 
-PARIS = ZoneInfo("Europe/Paris")
-OPEN_VERDICTS = ("fail", "warn", "unknown", "needs_answer")
 # The tile of a practice: the worst thing in it decides.
 STATE_ORDER = ("non_conforme", "a_renseigner", "a_ameliorer", "conforme")
 OWNERS = {"pharmacien": "Pharmacien titulaire", "prestataire": "Prestataire informatique"}
+EVIDENCE_SHOWN = 3
 
 
 def practice_state(measures: list[dict[str, Any]]) -> str:
     """conforme / à améliorer / non conforme / à renseigner, from the measures' verdicts.
     Measures set aside as accepted exceptions do not count; `unknown` is never conforme."""
-    verdicts = {m["verdict"] for m in measures if not _excepted(m)}
+    verdicts = {m["verdict"] for m in measures if not story.excepted(m)}
     if "fail" in verdicts:
         return "non_conforme"
     if "needs_answer" in verdicts:
@@ -39,13 +39,8 @@ def practice_state(measures: list[dict[str, Any]]) -> str:
 
 def shown_score(score: int | None, measures: list[dict[str, Any]]) -> int | None:
     """No score while nothing was answered or observed yet: a "0" would read as a failure."""
-    waiting = all(m["verdict"] in ("needs_answer", "not_applicable") or _excepted(m) for m in measures)
+    waiting = all(m["verdict"] in ("needs_answer", "not_applicable") or story.excepted(m) for m in measures)
     return None if waiting else score
-
-
-def _excepted(measure: dict[str, Any]) -> bool:
-    exception = measure.get("exception")
-    return bool(exception and not exception.get("expired"))
 
 
 def owner(measure: dict[str, Any], questions: dict[str, str], contacts: dict[str, Any]) -> str:
@@ -63,9 +58,13 @@ def bilan_data(
     audited_at: datetime,
     audiences: dict[str, str],
     contacts: dict[str, Any],
+    questions: dict[str, list[str]] | None = None,
 ) -> dict[str, Any]:
+    """The report's sections, the same for the page, the JSON and the PDF: the actions first,
+    then the questions to answer (counted apart), exceptions, conforming measures."""
     measures = audit.get("measures", [])
     practices = []
+    counts = story.practice_counts(audit)
     for p in audit.get("practices", []):
         mine = [m for m in measures if m["practice"] == p["id"]]
         practices.append(
@@ -74,18 +73,14 @@ def bilan_data(
                 "title": p["title"],
                 "score": shown_score(p["score"], mine),
                 "state": practice_state(mine),
-                "counts": p["counts"],
+                "counts": counts[p["id"]].by_verdict,
+                "excepted": counts[p["id"]].excepted,
             }
         )
-    rank = {v: i for i, v in enumerate(OPEN_VERDICTS)}
-    severity = {"critical": 0, "high": 1, "medium": 2, "low": 3}
-    open_measures = sorted(
-        (m for m in measures if m["verdict"] in OPEN_VERDICTS and not _excepted(m)),
-        key=lambda m: (severity[m["severity"]], rank[m["verdict"]], m["id"]),
-    )
+    sections = story.sections(audit)
     return {
         "format": "officine-cyber/bilan",
-        "version": 1,
+        "version": 2,
         "pharmacy": pharmacy,
         "audit_id": audit_id,
         "audited_at": audited_at.isoformat(),
@@ -97,22 +92,36 @@ def bilan_data(
             for h in audit.get("hosts", [])
         ],
         "practices": practices,
-        "actions": [
+        "actions": [_action(m, audiences, contacts) for m in sections.actions],
+        "questions": [
             {
                 "measure": m["id"],
+                "practice": m["practice"],
                 "title": m["title"],
                 "severity": m["severity"],
-                "verdict": m["verdict"],
-                "action": m["action"],
                 "owner": owner(m, audiences, contacts),
-                "evidence": [_evidence_line(e) for e in m["evidence"] if e["verdict"] != "pass"][:3],
+                "questions": (questions or {}).get(m["id"], []),
             }
-            for m in open_measures
+            for m in sections.questions
         ],
-        "exceptions": [
-            {"measure": m["id"], "title": m["title"], **m["exception"]} for m in measures if m.get("exception")
-        ],
-        "conforming": [{"measure": m["id"], "title": m["title"]} for m in measures if m["verdict"] == "pass"],
+        "exceptions": [{"measure": m["id"], "title": m["title"], **m["exception"]} for m in sections.excepted],
+        "conforming": [{"measure": m["id"], "title": m["title"]} for m in sections.conforming],
+    }
+
+
+def _action(m: dict[str, Any], audiences: dict[str, str], contacts: dict[str, Any]) -> dict[str, Any]:
+    findings = [_evidence_line(e) for e in story.findings_to_act_on(m)]
+    shown, more = story.shorten(findings, EVIDENCE_SHOWN)
+    return {
+        "measure": m["id"],
+        "practice": m["practice"],
+        "title": m["title"],
+        "severity": m["severity"],
+        "verdict": m["verdict"],
+        "action": m["action"],
+        "owner": owner(m, audiences, contacts),
+        "evidence": shown,
+        "evidence_more": more,  # "… et N autres constats"
     }
 
 
@@ -136,9 +145,17 @@ def _esc(text: Any, limit: int = LONG_TEXT) -> str:
 
 
 def _date(value: str | None) -> str:
-    if not value:
-        return "—"
-    return f"{datetime.fromisoformat(value).astimezone(PARIS):%d/%m/%Y à %H:%M}"
+    try:
+        return moment(value)
+    except (TypeError, ValueError):  # not a date: said as it is, bounded like any text
+        return _esc(value, SHORT_TEXT)
+
+
+def _day(value: str | None) -> str:
+    try:
+        return day(value)
+    except (TypeError, ValueError):
+        return _esc(value, SHORT_TEXT)
 
 
 def bilan_pdf(data: dict[str, Any], messages: Messages, states: dict[str, str]) -> bytes:
@@ -175,8 +192,7 @@ def bilan_pdf(data: dict[str, Any], messages: Messages, states: dict[str, str]) 
         ),
         Paragraph(
             f"Audit n° {data['audit_id']} du {_date(data['audited_at'])} — "
-            f"bilan édité le {datetime.now(UTC).astimezone(PARIS):%d/%m/%Y} — catalogue "
-            f"{_esc(data['catalogue_version'], SHORT_TEXT)}",
+            f"bilan édité le {day(datetime.now(UTC))} — catalogue {_esc(data['catalogue_version'], SHORT_TEXT)}",
             small,
         ),
         Spacer(1, 0.3 * cm),
@@ -208,6 +224,8 @@ def bilan_pdf(data: dict[str, Any], messages: Messages, states: dict[str, str]) 
     ]
     story.append(_table(rows, [10 * cm, 2.5 * cm, 5 * cm]))
     story += [Paragraph(f"Actions à mener ({len(data['actions'])})", styles["Heading3"])]
+    if not data["actions"]:
+        story.append(Paragraph("Aucune action à mener.", cell))
     for i, a in enumerate(data["actions"], 1):
         block = [
             Paragraph(
@@ -218,16 +236,38 @@ def bilan_pdf(data: dict[str, Any], messages: Messages, states: dict[str, str]) 
             Paragraph(f"À faire : {_esc(a['action'])} — <i>responsable : {_esc(a['owner'], SHORT_TEXT)}</i>", cell),
         ]
         block += [Paragraph(f"Constat : {_esc(line)}", small) for line in a["evidence"]]
+        if a.get("evidence_more"):
+            n = a["evidence_more"]
+            block.append(Paragraph(f"… et {n} autre{'s' if n > 1 else ''} constat{'s' if n > 1 else ''}.", small))
         story.append(KeepTogether([*block, Spacer(1, 0.15 * cm)]))
+    if data.get("questions"):
+        # Asked once here, not repeated under every measure: the answers decide these measures.
+        story += [
+            Paragraph(f"Questions à répondre ({len(data['questions'])})", styles["Heading3"]),
+            Paragraph(
+                "Ces mesures ne peuvent pas être vérifiées par un ordinateur : elles ne rapportent aucun point "
+                "tant que la question n'a pas de réponse (tableau de bord, page de chaque pratique).",
+                small,
+            ),
+        ]
+        for q in data["questions"]:
+            asked = " ".join(_esc(t) for t in q["questions"])
+            story.append(
+                Paragraph(
+                    f"<b>{_esc(q['title'])}</b> ({_esc(q['measure'], SHORT_TEXT)}) — "
+                    f"<i>{_esc(q['owner'], SHORT_TEXT)}</i>" + (f" : {asked}" if asked else ""),
+                    cell,
+                )
+            )
     if data["exceptions"]:
         story += [Paragraph("Exceptions acceptées", styles["Heading3"])]
         for e in data["exceptions"]:
-            until = f" jusqu'au {_esc(e['until'], SHORT_TEXT)}" if e.get("until") else " sans date de fin"
+            until = f" jusqu'au {_day(e['until'])}" if e.get("until") else " sans date de fin"
             expired = " — <b>EXPIRÉE</b>" if e.get("expired") else ""
             story.append(
                 Paragraph(
                     f"{_esc(e['measure'], SHORT_TEXT)} {_esc(e['title'])} : « {_esc(e['justification'])} » — "
-                    f"décidée par {_esc(e['by'], SHORT_TEXT)} le {_esc(e['date'], SHORT_TEXT)}{until}{expired}",
+                    f"décidée par {_esc(e['by'], SHORT_TEXT)} le {_day(e['date'])}{until}{expired}",
                     cell,
                 )
             )

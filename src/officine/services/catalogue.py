@@ -7,7 +7,7 @@ from typing import Any
 from rich.console import Console
 from rich.markup import escape
 
-from officine.services.audit import load_knowledge
+from officine.services.knowledge import load_knowledge
 
 SEVERITY_FR = {"critical": "critique", "high": "élevée", "medium": "moyenne", "low": "faible"}
 VERIFICATION_FR = {"automatic": "automatique", "question": "question", "mixed": "mixte"}

@@ -16,6 +16,7 @@ from officine.facts import Fact
 from officine.passwords.audit import AuditReport, analyse
 from officine.passwords.state import build_state
 from officine.passwords.strength import MAX_INPUT, Strength, assess
+from officine.services.team import pharmacy_words
 
 __all__ = ["AuditOutcome", "Strength", "audit_vault", "record_audit", "site_facts", "test_password"]
 
@@ -37,8 +38,6 @@ def pharmacy_context(store: Store | None) -> list[str]:
     """The pharmacy's own words (name, address, team, accounts) from the dashboard's database."""
     if store is None:
         return []
-    from officine.services.team import pharmacy_words  # noqa: PLC0415
-
     return pharmacy_words(store)
 
 

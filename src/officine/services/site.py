@@ -105,8 +105,14 @@ class Profile(_Form):
     approved_usb: list[str] | None = None
 
 
+PROFILE_KEYS = ("pharmacy", "contacts", "team", "folders", "approved_usb")
+
+
 def load_profile(store: Store) -> Profile | None:
-    data = {key: get_setting(store, key) for key in ("pharmacy", "contacts", "team", "folders", "approved_usb")}
+    with Session(store.engine) as session:  # one query: the profile is on every page
+        rows = session.execute(select(SettingRow.key, SettingRow.value).where(SettingRow.key.in_(PROFILE_KEYS)))
+        found: dict[str, Any] = {key: value for key, value in rows}
+    data = {key: found.get(key) for key in PROFILE_KEYS}
     if data["pharmacy"] is None:
         return None
     # Contacts written by hand in contacts.yaml before the dashboard was set up are shown, not lost.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 from collections.abc import Iterator
@@ -31,7 +32,18 @@ ENV_URL = "OFFICINE_DATABASE_URL"
 MIGRATION_LOCK_TIMEOUT_S = 300
 RECORD_ATTEMPTS = 5
 PG_MIGRATION_LOCK = 0x0FF1C1E  # any constant: the advisory lock every officine-cyber process takes
-HEAD_REVISION = "0009"
+HEAD_REVISION = "0010"
+
+
+def scope_of(keys: list[str]) -> str:
+    """Which workstations an audit covers, as one comparable value (their keys, hashed)."""
+    return hashlib.sha256("\n".join(sorted(set(keys))).encode("utf-8")).hexdigest()[:32]
+
+
+def host_key(document: dict[str, Any]) -> str:
+    """A workstation's identity in a snapshot document: its machine id, else its name."""
+    host_info = document.get("host") or {}
+    return str(host_info.get("machine_id_sha256") or f"name:{host_info.get('hostname')}")
 
 
 def default_database_url() -> str:
@@ -55,6 +67,7 @@ class AuditSummary:
     score: int | None
     hosts: list[str]
     catalogue_version: str
+    scope: str | None = None
 
 
 class Store:
@@ -148,8 +161,15 @@ class Store:
             ) from exc
 
     # -- writes ---------------------------------------------------------------
-    def record_audit(self, snapshots: list[dict[str, Any]], assessment: dict[str, Any], answers: dict[str, Any]) -> int:
-        """Store the snapshots (as collected) and the assessment in one transaction.
+    def record_audit(
+        self,
+        snapshots: list[dict[str, Any]],
+        assessment: dict[str, Any],
+        answers: dict[str, Any],
+        kind: str = "selection",
+    ) -> int:
+        """Store the snapshots (as collected) and the assessment in one transaction. `kind` says
+        whether it judged every workstation in service ("pharmacy") or the ones given ("selection").
 
         Audits recorded at the same moment (PostgreSQL runs them side by side) may both find a
         host, snapshot or blob missing and both add it: the slower one is refused by the unique
@@ -157,27 +177,35 @@ class Store:
         now = datetime.now(UTC)
         for attempt in range(RECORD_ATTEMPTS):
             try:
-                return self._record_audit(snapshots, assessment, answers, now)
+                return self._record_audit(snapshots, assessment, answers, now, kind)
             except IntegrityError:
                 if attempt == RECORD_ATTEMPTS - 1:
                     raise
         raise AssertionError("unreachable")
 
     def _record_audit(
-        self, snapshots: list[dict[str, Any]], assessment: dict[str, Any], answers: dict[str, Any], now: datetime
+        self,
+        snapshots: list[dict[str, Any]],
+        assessment: dict[str, Any],
+        answers: dict[str, Any],
+        now: datetime,
+        kind: str,
     ) -> int:
         with Session(self.engine) as session, session.begin():
+            keys = [host_key(doc) for doc in snapshots]
             audit = AuditRow(
                 created_at=now,
                 score=assessment.get("score"),
                 catalogue_version=str(assessment.get("catalogue_version")),
+                scope=scope_of(keys),
+                host_count=len(set(keys)),
+                kind=kind,
                 assessment=assessment,
                 answers=answers,
             )
             session.add(audit)
-            for doc in snapshots:
+            for doc, key in zip(snapshots, keys, strict=True):
                 host_info = doc.get("host") or {}
-                key = host_info.get("machine_id_sha256") or f"name:{host_info.get('hostname')}"
                 host = session.scalar(select(HostRow).where(HostRow.machine_key == key))
                 # UTC in the database: SQLite keeps no offset, and ordering must hold across them.
                 collected = datetime.fromisoformat(doc["collected_at"]).astimezone(UTC)
@@ -194,6 +222,9 @@ class Store:
                 else:
                     host.last_seen = max(_aware(host.last_seen), collected)
                     host.hostname = host_info.get("hostname") or host.hostname
+                    if host.retired_at is not None and collected > _aware(host.retired_at):
+                        # Collected again after it was retired: it is in service, it counts again.
+                        host.retired_at = host.retired_by = host.retired_reason = None
                 if session.get(SnapshotRow, doc["snapshot_id"]) is None:
                     packed, blobs = pack(doc)
                     known = set(session.scalars(select(BlobRow.sha256).where(BlobRow.sha256.in_(list(blobs)))))
@@ -227,19 +258,31 @@ class Store:
     # -- reads ----------------------------------------------------------------
     def history(self, limit: int = 50) -> list[AuditSummary]:
         with Session(self.engine) as session:
-            audits = session.scalars(
-                select(AuditRow).order_by(AuditRow.created_at.desc(), AuditRow.id.desc()).limit(limit)
+            audits = session.execute(
+                select(AuditRow.id, AuditRow.created_at, AuditRow.score, AuditRow.catalogue_version, AuditRow.scope)
+                .order_by(AuditRow.created_at.desc(), AuditRow.id.desc())
+                .limit(limit)
             ).all()
-            return [
-                AuditSummary(
-                    a.id,
-                    _aware(a.created_at),
-                    a.score,
-                    [h.get("hostname", "?") for h in a.assessment.get("hosts", [])],
-                    a.catalogue_version,
-                )
-                for a in audits
-            ]
+        names = self.audit_hostnames([a.id for a in audits])
+        return [
+            AuditSummary(a.id, _aware(a.created_at), a.score, names.get(a.id, []), a.catalogue_version, a.scope)
+            for a in audits
+        ]
+
+    def audit_hostnames(self, audit_ids: list[int]) -> dict[int, list[str]]:
+        """The workstations each audit judged, by name (one query, not the assessment documents)."""
+        with Session(self.engine) as session:
+            rows = session.execute(
+                select(AuditSnapshotRow.audit_id, HostRow.hostname)
+                .join(SnapshotRow, SnapshotRow.id == AuditSnapshotRow.snapshot_id)
+                .join(HostRow, HostRow.id == SnapshotRow.host_id)
+                .where(AuditSnapshotRow.audit_id.in_(audit_ids))
+                .order_by(HostRow.hostname)
+            ).all()
+        names: dict[int, list[str]] = {}
+        for audit_id, hostname in rows:
+            names.setdefault(audit_id, []).append(hostname)
+        return names
 
     def snapshot_documents(self, rows: list[tuple[str, str | None, bytes | None]]) -> dict[str, dict[str, Any]]:
         """Snapshot documents as collected, from (id, document, packed) rows of the snapshots table."""

@@ -41,6 +41,10 @@ class HostRow(Base):
     machine_key: Mapped[str] = mapped_column(String(128), unique=True)
     first_seen: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     last_seen: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    # A workstation replaced or imported by mistake: kept in the history, out of the current score.
+    retired_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    retired_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    retired_reason: Mapped[str | None] = mapped_column(String(200), nullable=True)
 
 
 class SnapshotRow(Base):
@@ -68,10 +72,22 @@ class BlobRow(Base):
 
 class AuditRow(Base):
     __tablename__ = "audits"
+    # Covering indexes (migration 0010): the history reads these columns without the document.
+    __table_args__ = (
+        Index("ix_audits_timeline", "created_at", "id", "score", "scope", "host_count", "kind"),
+        Index("ix_audits_scope", "scope", "id", "created_at", "score", "host_count", "kind"),
+    )
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
     score: Mapped[int | None] = mapped_column(Integer, nullable=True)
     catalogue_version: Mapped[str] = mapped_column(String(32))
+    # Which workstations the score covers (a hash of their keys) and how many: a trend compares
+    # audits of the same scope only.
+    scope: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    host_count: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    # "pharmacy": every workstation in service, as the dashboard judges; "selection": the machines
+    # given to `officine audit`. None: recorded before 0010.
+    kind: Mapped[str | None] = mapped_column(String(16), nullable=True)
     assessment: Mapped[dict[str, Any]] = mapped_column(JSON)
     answers: Mapped[dict[str, Any]] = mapped_column(JSON)
     results: Mapped[list[MeasureResultRow]] = relationship(back_populates="audit", cascade="all, delete-orphan")
@@ -258,7 +274,7 @@ class JournalAnchorRow(Base):
 
 class PasswordAuditRow(Base):
     """One audit of a password manager (officine.passwords.audit): counts and entry titles,
-    never a password (migration 0010)."""
+    never a password (migration 0008)."""
 
     __tablename__ = "password_audits"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -285,3 +301,23 @@ class SentinelEventRow(Base):
     acknowledged_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     acknowledged_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
     __table_args__ = (Index("ix_sentinel_events_type_ack", "type", "acknowledged_at"),)
+
+
+class JobRow(Base):
+    """Work started from a page (an audit of this machine, a backup, a drill) and its progress:
+    whichever server process answers the progress page reads it here."""
+
+    __tablename__ = "jobs"
+    __table_args__ = (Index("ix_jobs_lane_state", "lane", "state"),)
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))  # audit, backup, drill
+    lane: Mapped[str] = mapped_column(String(16))  # work that must not run twice at once
+    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    state: Mapped[str] = mapped_column(String(16))  # running, finished, failed
+    total: Mapped[int] = mapped_column(Integer)
+    done: Mapped[list[str]] = mapped_column(JSON)
+    audit_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    hostname: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    results: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+    error: Mapped[str | None] = mapped_column(Text, nullable=True)

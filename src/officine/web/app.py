@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import logging
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from importlib import resources
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -17,13 +18,13 @@ from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from officine import __version__
+from officine import __version__, dates
 from officine.catalogue.loader import Messages
 from officine.services import accounts, sentinel
 from officine.services.accounts import SignedIn
-from officine.services.assessments import Pharmacy
+from officine.services.pharmacy import Pharmacy
 from officine.store import Store
-from officine.web.jobs import AuditJobs
+from officine.web.jobs import Jobs
 from officine.web.limits import LOOPBACK_NAMES, AllowedHosts, BodyLimit, HeadAsGet
 from officine.web.security import (
     HEADERS,
@@ -34,10 +35,11 @@ from officine.web.security import (
     SecurityHeaders,
     required_role,
 )
+from officine.web.views import inline_markdown, with_links
 from officine.yamlio import load_yaml
 
 log = logging.getLogger(__name__)
-PARIS = ZoneInfo("Europe/Paris")
+ENV_ALLOWED_HOSTS = "OFFICINE_ALLOWED_HOSTS"
 
 
 @dataclass
@@ -46,7 +48,7 @@ class Web:
 
     store: Store
     pharmacy: Pharmacy
-    jobs: AuditJobs
+    jobs: Jobs
     templates: Jinja2Templates
     ui: dict[str, Any]
     messages: Messages
@@ -93,17 +95,20 @@ def web_of(request: Request) -> Web:
     return web
 
 
-def _local_time(value: Any, fmt: str = "%d/%m/%Y %H:%M") -> str:
-    if value is None:
+def _local(value: Any, fmt: str = "%d/%m/%Y à %H:%M") -> str:
+    if value is None or value == "":
         return "—"
-    moment = datetime.fromisoformat(value) if isinstance(value, str) else value
-    if moment.tzinfo is None:
-        return f"{moment:{fmt}}"
-    return f"{moment.astimezone(PARIS):{fmt}}"
+    moment = dates.parse(value) if isinstance(value, str) else value
+    return f"{dates.paris(moment):{fmt}}" if isinstance(moment, datetime) else f"{moment:{fmt}}"
 
 
-def _size(value: int) -> str:
-    return f"{value / 1024:.0f} ko" if value < 1024 * 1024 else f"{value / 1024 / 1024:.1f} Mo"
+def _size(value: int | None) -> str:
+    n = float(value or 0)
+    for unit in ("octets", "ko", "Mo", "Go"):
+        if n < 1024 or unit == "Go":
+            return f"{n:.0f} {unit}" if unit in ("octets", "ko") else f"{n:.1f} {unit}".replace(".", ",")
+        n /= 1024
+    return f"{n} Go"
 
 
 def create_app(
@@ -113,24 +118,29 @@ def create_app(
     names, any port); `officine serve` derives them from the address it listens on."""
     from officine.web import (  # noqa: PLC0415 - they import this module
         routes_account,
+        routes_backups,
+        routes_incident,
         routes_mail,
         routes_pages,
         routes_passwords,
         routes_team,
+        routes_workstations,
     )
 
     store = Store(store_url)
     accounts.ensure_setup_code(store)  # before the first request: the terminal shows the same one
     pharmacy = Pharmacy(store)
     templates = Jinja2Templates(directory=str(resources.files("officine.web") / "templates"))
-    templates.env.filters["local"] = _local_time
     templates.env.filters["size"] = _size
+    templates.env.filters["day"] = dates.day
+    templates.env.filters["local"] = _local  # older templates: a chosen format, in Paris time
+    templates.env.filters["moment"] = dates.moment
+    templates.env.filters["md"] = inline_markdown
+    templates.env.filters["links"] = with_links
     templates.env.globals["version"] = __version__
     ui = load_yaml(resources.files("officine.web").joinpath("ui.yaml").read_text(encoding="utf-8"))
     app = FastAPI(docs_url=None, redoc_url=None, openapi_url=None, title="officine-cyber")
-    app.state.web = Web(
-        store, pharmacy, AuditJobs(pharmacy), templates, ui, pharmacy.knowledge.messages, secure_cookies
-    )
+    app.state.web = Web(store, pharmacy, Jobs(pharmacy), templates, ui, pharmacy.knowledge.messages, secure_cookies)
 
     def plain_error(status: int, key: str) -> bytes:
         """An error page for the middlewares, which answer before any route (no session)."""
@@ -151,6 +161,9 @@ def create_app(
     app.include_router(routes_passwords.router)
     app.include_router(routes_pages.router)
     app.include_router(routes_mail.router)
+    app.include_router(routes_workstations.router)
+    app.include_router(routes_backups.router)
+    app.include_router(routes_incident.router)
 
     @app.exception_handler(Redirect)
     async def _redirect(request: Request, exc: Redirect) -> Response:
@@ -194,3 +207,11 @@ def create_app(
         return error_page(request, "internal", 500, signed_in=False)
 
     return app
+
+
+def create_app_from_environment() -> FastAPI:
+    """The app of one server process among several (`officine serve --processus N`): the
+    database and the names it answers to come from the environment set by the command that
+    started them (OFFICINE_DATABASE_URL, OFFICINE_ALLOWED_HOSTS)."""
+    names = os.environ.get(ENV_ALLOWED_HOSTS)
+    return create_app(None, allowed_hosts=json.loads(names) if names else None)

@@ -19,7 +19,7 @@ from typing import Any
 from starlette.convertors import Convertor, register_url_convertor
 
 from officine.mail import MAX_MESSAGE_BYTES
-from officine.services.assessments import MAX_PROOF_BYTES
+from officine.services.responses import MAX_PROOF_BYTES
 from officine.web.security import HEADERS
 
 Scope = dict[str, Any]

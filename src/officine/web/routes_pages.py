@@ -9,55 +9,27 @@ from urllib.parse import quote
 
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
-from starlette.datastructures import FormData, UploadFile
 
 from officine.errors import UserError
-from officine.incident.runbook import CONTACT_LABELS, FIXED_CONTACTS, steps
-from officine.services import site
+from officine.incident.runbook import CONTACT_LABELS
+from officine.services import site, story
 from officine.services.accounts import SignedIn
-from officine.services.assessments import CurrentAudit
-from officine.services.bilan import bilan_data, bilan_pdf
+from officine.services.bilan import bilan_pdf
+from officine.services.history import AuditLine
 from officine.web import views
 from officine.web.app import Web, web_of
-from officine.web.security import Redirect, check_csrf
+from officine.web.forms import read_form, text, upload
+from officine.web.security import Redirect
 
 router = APIRouter()
-MAX_IMPORT_BYTES = 64 * 1024 * 1024
 HISTORY_DAYS = 400
 
 
-def _current(web: Web) -> CurrentAudit | None:
-    return web.pharmacy.current()
-
-
 def _profile_or_setup(web: Web) -> site.Profile:
-    profile = site.load_profile(web.store)
+    profile = web.pharmacy.profile()
     if profile is None:
         raise Redirect("/parametres")
     return profile
-
-
-async def _form(request: Request, user: SignedIn) -> FormData:
-    form = await request.form(max_part_size=MAX_IMPORT_BYTES)
-    check_csrf(request, form, user)
-    return form
-
-
-def _text(form: FormData, name: str) -> str:
-    value = form.get(name)
-    return value if isinstance(value, str) else ""
-
-
-async def _upload(form: FormData, name: str, limit: int) -> tuple[str, bytes] | None:
-    value = form.get(name)
-    if not isinstance(value, UploadFile) or not value.filename:
-        return None
-    data = await value.read(limit + 1)
-    if len(data) > limit:
-        raise UserError(
-            f"Le fichier {value.filename} est trop gros ({limit // (1024 * 1024)} Mo au plus). Rien n'a été enregistré."
-        )
-    return value.filename, data
 
 
 # -- home ---------------------------------------------------------------------------------------
@@ -68,30 +40,22 @@ def home(request: Request) -> Response:
     web = web_of(request)
     user = web.require_user(request)
     profile = _profile_or_setup(web)
-    current = _current(web)
-    recent = web.pharmacy.recent_audits(2)
+    current = web.pharmacy.current()
+    if current is None:
+        return web.page(request, "home.html", user, profile=profile, current=None)
     summaries = {p.id: p.summary for p in web.pharmacy.knowledge.catalogue.practices}
+    derived = web.pharmacy.derived
     return web.page(
         request,
         "home.html",
         user,
         profile=profile,
         current=current,
-        tiles=views.tiles(current.assessment, summaries) if current else [],
-        trend=views.trend(recent),
-        priorities=_priorities(current),
+        tiles=derived(current.id, "tiles", lambda: views.tiles(current.assessment, summaries)),
+        trend=web.pharmacy.trend(current),
+        sections=derived(current.id, "sections", lambda: story.sections(current.assessment)),
+        hostnames=[h["hostname"] for h in current.assessment.get("hosts", [])],
     )
-
-
-def _priorities(current: CurrentAudit | None) -> list[dict[str, Any]]:
-    if current is None:
-        return []
-    by_id = {m["id"]: m for m in current.assessment.get("measures", [])}
-    return [
-        {**p, "practice": by_id[p["id"]]["practice"]}
-        for p in current.assessment.get("priorities", [])
-        if p["id"] in by_id
-    ]
 
 
 # -- practices ----------------------------------------------------------------------------------
@@ -117,9 +81,14 @@ def _practice_page(
     definition = next((p for p in catalogue.practices if p.id == practice_id), None)
     if definition is None:
         raise HTTPException(404)
-    current = _current(web)
-    results = {m["id"]: m for m in (current.assessment.get("measures", []) if current else [])}
-    tile = next((t for t in views.tiles(current.assessment, {}) if t.id == practice_id), None) if current else None
+    current = web.pharmacy.current()
+    results, tile = {}, None
+    if current is not None:
+        results = web.pharmacy.derived(
+            current.id, "results", lambda: {m["id"]: m for m in current.assessment.get("measures", [])}
+        )
+        tiles = web.pharmacy.derived(current.id, "practice-tiles", lambda: views.tiles(current.assessment, {}))
+        tile = next((t for t in tiles if t.id == practice_id), None)
     return web.page(
         request,
         "practice.html",
@@ -140,13 +109,13 @@ def _practice_page(
 async def answer(request: Request, practice_id: str) -> Response:
     web = web_of(request)
     user = web.require_user(request)
-    form = await _form(request, user)
-    question = _text(form, "question")
+    form = await read_form(request, user)
+    question = text(form, "question")
     try:
-        proof = await _upload(form, "proof", 5 * 1024 * 1024)
-        web.pharmacy.record_answer(question, _text(form, "value"), user.username, proof)
+        proof = await upload(form, "proof", 5 * 1024 * 1024)
+        web.pharmacy.record_answer(question, text(form, "value"), user.username, proof)
     except UserError as exc:
-        typed = {question: _text(form, "value")}
+        typed = {question: text(form, "value")}
         return _practice_page(web, request, user, practice_id, error=exc.message, status=400, typed=typed)
     return RedirectResponse(f"/pratique/{quote(practice_id)}?ok=answer_saved#{quote(question.split('.')[0])}", 303)
 
@@ -155,17 +124,17 @@ async def answer(request: Request, practice_id: str) -> Response:
 async def set_exception(request: Request, practice_id: str) -> Response:
     web = web_of(request)
     user = web.require_user(request)
-    form = await _form(request, user)
-    measure = _text(form, "measure")
+    form = await read_form(request, user)
+    measure = text(form, "measure")
     try:
-        if _text(form, "action") == "withdraw":
+        if text(form, "action") == "withdraw":
             web.pharmacy.withdraw_exception(measure, user.username)
             notice = "exception_withdrawn"
         else:
-            web.pharmacy.set_exception(measure, _text(form, "justification"), _text(form, "until"), user.username)
+            web.pharmacy.set_exception(measure, text(form, "justification"), text(form, "until"), user.username)
             notice = "exception_saved"
     except UserError as exc:
-        typed = {f"{measure}.justification": _text(form, "justification"), f"{measure}.until": _text(form, "until")}
+        typed = {f"{measure}.justification": text(form, "justification"), f"{measure}.until": text(form, "until")}
         return _practice_page(web, request, user, practice_id, error=exc.message, status=400, typed=typed)
     return RedirectResponse(f"/pratique/{quote(practice_id)}?ok={notice}#{quote(measure)}", 303)
 
@@ -185,65 +154,6 @@ def proof(request: Request, proof_id: int) -> Response:
     )
 
 
-# -- workstations ---------------------------------------------------------------------------------
-
-
-@router.get("/postes")
-def workstations(request: Request) -> Response:
-    web = web_of(request)
-    user = web.require_user(request)
-    return _workstations_page(web, request, user)
-
-
-def _workstations_page(
-    web: Web, request: Request, user: SignedIn, error: str | None = None, status: int = 200
-) -> Response:
-    current = _current(web)
-    return web.page(
-        request,
-        "workstations.html",
-        user,
-        status=status,
-        error=error,
-        hosts=web.pharmacy.hosts(),
-        judged=views.host_findings(current.assessment) if current else {},
-    )
-
-
-@router.post("/postes/auditer")
-async def audit_now(request: Request) -> Response:
-    web = web_of(request)
-    user = web.require_user(request)
-    await _form(request, user)
-    job = web.jobs.start()
-    return RedirectResponse(f"/postes/audit/{job.id}", 303)
-
-
-@router.get("/postes/audit/{job_id}")
-def audit_progress(request: Request, job_id: str) -> Response:
-    web = web_of(request)
-    user = web.require_user(request)
-    job = web.jobs.get(job_id)
-    if job is None:
-        raise HTTPException(404)
-    return web.page(request, "audit_progress.html", user, job=job)
-
-
-@router.post("/postes/importer")
-async def import_snapshot(request: Request) -> Response:
-    web = web_of(request)
-    user = web.require_user(request)
-    form = await _form(request, user)
-    try:
-        upload = await _upload(form, "snapshot", MAX_IMPORT_BYTES)
-        if upload is None:
-            raise UserError("Choisissez le fichier d'instantané (.json) rapporté de l'autre poste.")
-        web.pharmacy.import_snapshot(upload[1], upload[0])
-    except UserError as exc:
-        return _workstations_page(web, request, user, error=exc.message, status=400)
-    return RedirectResponse("/postes?ok=imported", 303)
-
-
 # -- history ----------------------------------------------------------------------------------------
 
 
@@ -253,16 +163,18 @@ def history(request: Request, avant: int | None = None, apres: int | None = None
     user = web.require_user(request)
     series = web.pharmacy.score_series(datetime.now(UTC) - timedelta(days=HISTORY_DAYS))
     audits = web.pharmacy.recent_audits(60)
-    changes = None
-    pair = None
+    comparison = None
     if len(audits) >= 2:
-        new_id = apres or audits[0][0]
-        old_id = avant or next((a[0] for a in audits if a[0] < new_id), audits[-1][0])
-        new_doc, old_doc = web.pharmacy.audit_document(new_id), web.pharmacy.audit_document(old_id)
-        if new_doc is None or old_doc is None:
+        new = web.pharmacy.audit_line(apres) if apres else audits[0]
+        if new is None:
             raise HTTPException(404)
-        changes = views.compare(old_doc, new_doc)
-        pair = (old_id, new_id)
+        if avant:
+            old = web.pharmacy.audit_line(avant)
+        else:  # by default, the last audit of the same workstations: like with like
+            old = web.pharmacy.same_scope_before(new) or next((a for a in audits if a.id < new.id), None)
+        if old is None:
+            raise HTTPException(404)
+        comparison = _comparison(web, old, new)
     return web.page(
         request,
         "history.html",
@@ -270,48 +182,40 @@ def history(request: Request, avant: int | None = None, apres: int | None = None
         chart=views.chart(series),
         series=series,
         audits=audits,
-        changes=changes,
-        pair=pair,
+        comparison=comparison,
     )
+
+
+def _comparison(web: Web, old: AuditLine, new: AuditLine) -> dict[str, Any]:
+    new_doc, old_doc = web.pharmacy.audit_document(new.id), web.pharmacy.audit_document(old.id)
+    if new_doc is None or old_doc is None:
+        raise HTTPException(404)
+    names = web.pharmacy.audit_hostnames([old.id, new.id])
+    return {
+        "old": old,
+        "new": new,
+        "old_hosts": names.get(old.id, []),
+        "new_hosts": names.get(new.id, []),
+        "scope": story.scope_change(names.get(old.id, []), names.get(new.id, [])) if old.scope != new.scope else None,
+        "changes": views.compare(old_doc, new_doc),
+    }
 
 
 # -- report -------------------------------------------------------------------------------------------
-
-
-def _bilan(web: Web) -> dict[str, Any] | None:
-    current = _current(web)
-    if current is None:
-        return None
-    profile = site.load_profile(web.store)
-    audiences = {
-        m.id: str(m.questions[0].audience)
-        for p in web.pharmacy.knowledge.catalogue.practices
-        for m in p.measures
-        if m.questions
-    }
-    contacts = {r: c.model_dump() for r, c in profile.contacts.items()} if profile else {}
-    return bilan_data(
-        profile.pharmacy.model_dump() if profile else {},
-        current.assessment,
-        current.id,
-        current.created_at,
-        audiences,
-        contacts,
-    )
 
 
 @router.get("/bilan")
 def report(request: Request) -> Response:
     web = web_of(request)
     user = web.require_user(request)
-    return web.page(request, "report.html", user, bilan=_bilan(web))
+    return web.page(request, "report.html", user, bilan=web.pharmacy.bilan())
 
 
 @router.get("/bilan.pdf")
 def report_pdf(request: Request) -> Response:
     web = web_of(request)
     web.require_user(request)
-    data = _bilan(web)
+    data = web.pharmacy.bilan()
     if data is None:
         raise Redirect("/postes")
     pdf = bilan_pdf(data, web.messages, web.ui["states"])
@@ -325,7 +229,7 @@ def report_pdf(request: Request) -> Response:
 def report_json(request: Request) -> Response:
     web = web_of(request)
     web.require_user(request)
-    data = _bilan(web)
+    data = web.pharmacy.bilan()
     if data is None:
         raise Redirect("/postes")
     name = f"bilan-securite-{datetime.now(UTC):%Y-%m-%d}.json"
@@ -343,7 +247,7 @@ def report_json(request: Request) -> Response:
 def settings(request: Request) -> Response:
     web = web_of(request)
     user = web.require_user(request)
-    return _settings_page(web, request, user, site.load_profile(web.store))
+    return _settings_page(web, request, user, web.pharmacy.profile())
 
 
 def _settings_page(
@@ -371,34 +275,14 @@ def _settings_page(
 async def save_settings(request: Request) -> Response:
     web = web_of(request)
     user = web.require_user(request)
-    form = await _form(request, user)
+    form = await read_form(request, user)
     values = {k: v for k, v in form.items() if isinstance(v, str)}
-    first_run = site.load_profile(web.store) is None
+    first_run = web.pharmacy.profile() is None
     try:
         profile = site.parse_profile(values)
-        site.save_profile(web.store, profile, user.username)  # refused whole if contacts.yaml cannot be written
+        # Refused whole if contacts.yaml cannot be written; the declared USB devices change AMO-01.
+        web.pharmacy.save_profile(profile, user.username)
     except UserError as exc:
         # Show back exactly what was typed: nothing the user entered is lost.
-        return _settings_page(web, request, user, site.load_profile(web.store), error=exc.message, form=values)
-    if web.pharmacy.has_snapshots():
-        web.pharmacy.reassess()  # the declared USB devices change AMO-01
+        return _settings_page(web, request, user, web.pharmacy.profile(), error=exc.message, form=values)
     return RedirectResponse("/?ok=profile_saved" if not first_run else "/postes?ok=profile_saved", 303)
-
-
-# -- incident -----------------------------------------------------------------------------------------
-
-
-@router.get("/incident")
-def incident(request: Request) -> Response:
-    web = web_of(request)
-    user = web.require_user(request)
-    profile = site.load_profile(web.store)
-    return web.page(
-        request,
-        "incident.html",
-        user,
-        steps=steps(),
-        contacts={r: c for r, c in profile.contacts.items()} if profile else {},
-        labels=CONTACT_LABELS,
-        fixed=FIXED_CONTACTS,
-    )

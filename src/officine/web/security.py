@@ -60,6 +60,7 @@ WRITE_RULES: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"/deconnexion|/compte"), "lecture"),  # one's own session and password
     (re.compile(r"/pratique/[^/]+/reponse"), "equipe"),
     (re.compile(r"/postes/(auditer|importer)"), "equipe"),
+    (re.compile(r"/sauvegardes/lancer"), "equipe"),  # a backup or a restore drill now
     (re.compile(r"/incident(/.*)?"), "equipe"),  # anyone on the team starts the reflexes of an attack
     (re.compile(r"/mots-de-passe/(tester|generer)"), "lecture"),  # judges or proposes, records nothing
     (re.compile(r"/courriel/analyser"), "lecture"),  # anyone signed in may check a suspicious e-mail

@@ -2,11 +2,38 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
+from markdown_it import MarkdownIt
+from markupsafe import Markup, escape
+
+from officine.dates import paris
+from officine.services import story
 from officine.services.bilan import practice_state, shown_score
+
+# Catalogue texts write commands as Markdown code (`ufw enable`); raw HTML is escaped, never rendered.
+_MARKDOWN = MarkdownIt("commonmark", {"html": False})
+
+
+@lru_cache(maxsize=1024)
+def inline_markdown(text: str | None) -> Markup:
+    """A catalogue text for a page: `code` shown as code, everything else escaped (catalogue
+    texts are few and fixed: each is rendered once per process)."""
+    return Markup(_MARKDOWN.renderInline(" ".join((text or "").split())))  # noqa: S704 - escaped by markdown-it
+
+
+_DOMAIN = re.compile(r"(?<![@/\w.])((?:[a-z0-9-]+\.)+(?:gouv\.fr|fr|com|org|net))(?![\w/@-])")
+
+
+def with_links(text: str | None) -> Markup:
+    """A text that names web sites (cybermalveillance.gouv.fr): escaped, each site a link."""
+    escaped = str(escape(" ".join((text or "").split())))
+    return Markup(_DOMAIN.sub(r'<a href="https://\1">\1</a>', escaped))  # noqa: S704 - escaped above
+
 
 # Better to worse, to say whether a measure progressed between two audits.
 GOODNESS = {"pass": 4, "not_applicable": 4, "warn": 3, "needs_answer": 2, "unknown": 1, "fail": 0}
@@ -19,8 +46,7 @@ class Tile:
     summary: str
     score: int | None
     state: str
-    counts: dict[str, int]
-    excepted: int
+    counts: story.Counts  # each measure once: an accepted exception only as an exception
 
 
 @dataclass
@@ -37,14 +63,9 @@ class Chart:
     width: int
     height: int
     points: str  # SVG polyline points
-    dots: list[tuple[float, float, str, int]] = field(default_factory=list)  # x, y, label, score
+    dots: list[tuple[float, float, str, int, int]] = field(default_factory=list)  # x, y, label, score, hosts
     y_ticks: list[tuple[float, int]] = field(default_factory=list)
     x_ticks: list[tuple[float, str]] = field(default_factory=list)
-
-
-def excepted(measure: dict[str, Any]) -> bool:
-    exception = measure.get("exception")
-    return bool(exception and not exception.get("expired"))
 
 
 def tiles(assessment: dict[str, Any], summaries: dict[str, str]) -> list[Tile]:
@@ -59,18 +80,10 @@ def tiles(assessment: dict[str, Any], summaries: dict[str, str]) -> list[Tile]:
                 summaries.get(p["id"], ""),
                 shown_score(p["score"], mine),
                 practice_state(mine),
-                dict(p["counts"]),
-                sum(1 for m in mine if excepted(m)),
+                story.count(mine),
             )
         )
     return result
-
-
-def trend(recent: list[tuple[int, datetime, int | None]]) -> int | None:
-    """Change of the score since the previous assessment (newest first, as recent_audits gives)."""
-    if len(recent) < 2 or recent[0][2] is None or recent[1][2] is None:
-        return None
-    return recent[0][2] - recent[1][2]
 
 
 def compare(old: dict[str, Any], new: dict[str, Any]) -> list[Change]:
@@ -89,7 +102,8 @@ def compare(old: dict[str, Any], new: dict[str, Any]) -> list[Change]:
     return sorted(changes, key=lambda c: (order[c.kind], c.id))
 
 
-def chart(series: list[tuple[datetime, int]], width: int = 720, height: int = 240) -> Chart | None:
+def chart(series: list[tuple[datetime, int, int]], width: int = 720, height: int = 240) -> Chart | None:
+    """The daily scores as an SVG line; each point says how many workstations it covers."""
     if not series:
         return None
     left, right, top, bottom = 40.0, 12.0, 12.0, 28.0
@@ -105,43 +119,14 @@ def chart(series: list[tuple[datetime, int]], width: int = 720, height: int = 24
     def y(score: int) -> float:
         return round(top + span_y * (1 - score / 100), 1)
 
-    coords = [(x(at), y(score), at, score) for at, score in series]
+    coords = [(x(at), y(score), paris(at), score, hosts) for at, score, hosts in series]
     step = max(1, len(series) // 6)
-    x_ticks = [(cx, f"{at:%d/%m/%y}") for cx, _, at, _ in coords[::step]]
+    x_ticks = [(cx, f"{at:%d/%m/%y}") for cx, _, at, _, _ in coords[::step]]
     return Chart(
         width,
         height,
-        " ".join(f"{cx},{cy}" for cx, cy, _, _ in coords),
-        [(cx, cy, f"{at:%d/%m/%Y}", score) for cx, cy, at, score in coords[-60:]],
+        " ".join(f"{cx},{cy}" for cx, cy, _, _, _ in coords),
+        [(cx, cy, f"{at:%d/%m/%Y}", score, hosts) for cx, cy, at, score, hosts in coords[-60:]],
         [(y(v), v) for v in (0, 25, 50, 75, 100)],
         x_ticks,
     )
-
-
-@dataclass
-class HostFindings:
-    """What the current assessment found on one workstation."""
-
-    fail: int
-    warn: int
-    unknown: int
-    privileged: bool
-    needs_privileges: list[str]
-
-
-def host_findings(assessment: dict[str, Any]) -> dict[str, HostFindings]:
-    findings = {
-        h["hostname"]: HostFindings(0, 0, 0, bool(h.get("privileged")), list(h.get("needs_privileges") or []))
-        for h in assessment.get("hosts", [])
-    }
-    rank = {"warn": 1, "unknown": 2, "fail": 3}
-    for m in assessment.get("measures", []):
-        # A measure counts once per workstation, under the worst of its findings there.
-        worst: dict[str, str] = {}
-        for e in m.get("evidence", []):
-            name, verdict = e.get("host") or "", e["verdict"]
-            if name in findings and verdict in rank and rank[verdict] > rank.get(worst.get(name, ""), 0):
-                worst[name] = verdict
-        for name, verdict in worst.items():
-            setattr(findings[name], verdict, getattr(findings[name], verdict) + 1)
-    return findings

@@ -14,6 +14,7 @@ from officine.collectors.linux import (  # noqa: F401
     software,
     ssh,
     timesync,
+    tools,
     updates,
     wifi,
 )

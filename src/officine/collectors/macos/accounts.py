@@ -24,7 +24,7 @@ ADMIN_GROUP = ["dscl", ".", "-read", "/Groups/admin", "GroupMembership"]
 USER_IDS = ["dscl", ".", "-list", "/Users", "UniqueID"]
 PWPOLICY = ["pwpolicy", "-getaccountpolicies"]
 FIRST_USER_UID = 501
-COLLECTING_USER = "utilisateur de la collecte"
+COLLECTING_USER = "session qui a fait la collecte"  # the account is not named by these commands
 
 
 def screenlock(lock: Observation, idle: Observation) -> Fact:

@@ -119,7 +119,7 @@ def collect(host: Host, ctx: CollectContext) -> dict[str, Fact]:
         facts["screenlock.sessions"] = user
     else:
         seconds, source = lock_after(_first(machine), _first(policy), _first(user))
-        session = {"user": "utilisateur de la collecte", "scope": "user", "lock_after_s": seconds, "source": source}
+        session = {"user": "session qui a fait la collecte", "scope": "user", "lock_after_s": seconds, "source": source}
         facts["screenlock.sessions"] = observed(
             {"desktops": [{"desktop": "windows", "sessions": [session], "undetermined": []}]}, m_obs, p_obs, u_obs
         )
