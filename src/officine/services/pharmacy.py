@@ -100,6 +100,7 @@ class Pharmacy:
         self._memo_lock = threading.Lock()
         self._documents: dict[int, dict[str, Any]] = {}
         self._derived: dict[tuple[int, str], object] = {}
+        self._by_stamp: dict[tuple[tuple[str, object], tuple[int, int]], object] = {}
 
     @classmethod
     def open(cls, store_url: str | None = None, knowledge: Knowledge | None = None) -> Pharmacy:
@@ -312,7 +313,8 @@ class Pharmacy:
 
     # -- workstations -----------------------------------------------------------------------------
     def workstations(self) -> list[workstations_mod.Workstation]:
-        return workstations_mod.workstations(self.store)
+        counts = self._until_next_audit(("snapshot counts", None), lambda: workstations_mod.snapshot_counts(self.store))
+        return workstations_mod.workstations(self.store, counts)
 
     def workstation(self, host_id: int) -> workstations_mod.Workstation | None:
         return workstations_mod.workstation(self.store, host_id)
@@ -367,7 +369,23 @@ class Pharmacy:
         return history.recent(self.store, limit)
 
     def score_series(self, since: datetime | None = None) -> list[tuple[datetime, int, int]]:
-        return history.score_series(self.store, since)
+        """The history's daily points (ranking a year of hourly audits is most of the history
+        page's work), read again only once an audit was recorded."""
+        return list(self._until_next_audit(("series", since), lambda: history.score_series(self.store, since)))
+
+    def _until_next_audit(self, key: tuple[str, object], compute: Callable[[], T]) -> T:
+        """What only a new audit can change (audits and their snapshots are recorded together
+        and never changed nor deleted): computed again once the audits' stamp moved."""
+        stamped = (key, history.audits_stamp(self.store))
+        with self._memo_lock:
+            found = self._by_stamp.get(stamped)
+        if found is None:
+            found = compute()
+            with self._memo_lock:
+                if len(self._by_stamp) >= 8:
+                    self._by_stamp.pop(next(iter(self._by_stamp)))
+                self._by_stamp[stamped] = found
+        return cast("T", found)
 
     def trend(self, current: CurrentAudit) -> history.Trend:
         names = [str(h.get("hostname")) for h in current.assessment.get("hosts", [])]
