@@ -264,12 +264,12 @@ class Pharmacy:
             if latest is None:
                 return None
             newest = list(session.scalars(_newest_per_host(SnapshotRow.id)))
+            # A backup run or an incident noted from the command line changes the verdicts too.
+            inputs = self.site_inputs(session)
         fresh = (
             latest.created_at > now - REFRESH_AFTER and latest.assessment.get("evaluated_on") == now.date().isoformat()
         )
         checked = self._checked_at is not None and self._checked_at > now - REFRESH_AFTER
-        # A backup run or an incident noted from the command line changes the verdicts too.
-        inputs = self.site_inputs()
         same_inputs = inputs in (latest.assessment.get(SITE_INPUTS), self._judged_inputs)
         if (fresh or checked or not newest) and _covers(latest, newest) and same_inputs:
             return latest
@@ -277,22 +277,24 @@ class Pharmacy:
         self._checked_at = now
         return self.latest_audit()
 
-    def site_inputs(self) -> str:
+    def site_inputs(self, session: Session | None = None) -> str:
         """A short signature of what the site facts are made of (incident journals, the backup
-        plan and its records): when it changes, the current assessment is judged again."""
+        plan and its records, a password audit recorded from the command line): when it changes,
+        the current assessment is judged again. Read in the caller's database session if given."""
+        if session is None:
+            with Session(self.store.engine) as own:
+                return self.site_inputs(own)
         plan = self.plan_file()
-        with Session(self.store.engine) as session:  # a password audit recorded from the command line
-            parts: list[object] = [incidents.signature(), session.scalar(select(func.max(PasswordAuditRow.id)))]
+        parts: list[object] = [incidents.signature(), session.scalar(select(func.max(PasswordAuditRow.id)))]
         if plan.exists():
             st = plan.stat()
-            with Session(self.store.engine) as session:
-                parts += [
-                    st.st_mtime_ns,
-                    st.st_size,
-                    session.scalar(select(func.max(BackupRunRow.id))),
-                    session.scalar(select(func.max(BackupVerificationRow.id))),
-                    session.scalar(select(func.max(DestinationSightingRow.id))),
-                ]
+            parts += [
+                st.st_mtime_ns,
+                st.st_size,
+                session.scalar(select(func.max(BackupRunRow.id))),
+                session.scalar(select(func.max(BackupVerificationRow.id))),
+                session.scalar(select(func.max(DestinationSightingRow.id))),
+            ]
         return hashlib.sha256(repr(parts).encode()).hexdigest()[:16]
 
     def _latest_snapshot_ids(self) -> list[str]:
