@@ -223,8 +223,21 @@ def fill(url: str, hours: int, hosts: int) -> dict[str, Any]:
     }
 
 
+def session_cpu_seconds(sid: int) -> float:
+    """CPU time (user + system) of every live process of this session: the server and its workers."""
+    total = 0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rpartition(")")[2].split()
+        except OSError:
+            continue  # gone meanwhile
+        if int(fields[3]) == sid:  # field 6 of proc(5): the session id
+            total += int(fields[11]) + int(fields[12])  # utime, stime
+    return total / os.sysconf("SC_CLK_TCK")
+
+
 @contextmanager
-def server(url: str, data_dir: Path, processes: int) -> Iterator[int]:
+def server(url: str, data_dir: Path, processes: int) -> Iterator[tuple[int, int]]:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
@@ -238,7 +251,7 @@ def server(url: str, data_dir: Path, processes: int) -> Iterator[int]:
                     break
             time.sleep(0.1)
         time.sleep(1.0 * processes)  # every process up
-        yield port
+        yield port, proc.pid
     finally:
         os.killpg(proc.pid, signal.SIGTERM)  # the server and its worker processes
         proc.wait(30)
@@ -353,7 +366,7 @@ async def _async_clients(port: int, signed_in: list[dict[str, str]], requests: i
     return list(gathered), time.perf_counter() - began
 
 
-def time_pages(port: int, clients: int, requests: int, driver: str = "processes") -> dict[str, Any]:
+def time_pages(port: int, clients: int, requests: int, driver: str = "processes", sid: int = 0) -> dict[str, Any]:
     """`clients` signed-in clients, all at once, each requesting every page in turn. With the
     "processes" driver each client is its own Python process (20 interpreters competing with the
     server for the 2 cores); with "asyncio" all clients are coroutines of one process, so the load
@@ -364,6 +377,7 @@ def time_pages(port: int, clients: int, requests: int, driver: str = "processes"
             conn, cookies = sign_in(port)
             conn.close()
             signed_in.append(cookies)
+        cpu = session_cpu_seconds(sid)
         gathered, wall = asyncio.run(_async_clients(port, signed_in, requests))
     else:
         ctx = multiprocessing.get_context("fork")
@@ -372,6 +386,7 @@ def time_pages(port: int, clients: int, requests: int, driver: str = "processes"
         for p in procs:
             p.start()
         start.wait()
+        cpu = session_cpu_seconds(sid)
         began = time.perf_counter()
         gathered = [results.get(timeout=3600) for _ in procs]
         wall = time.perf_counter() - began
@@ -390,6 +405,10 @@ def time_pages(port: int, clients: int, requests: int, driver: str = "processes"
     floor = out["static_baseline"]["p50_ms"] or 0.1
     for name in PAGES:
         out[name]["p50_vs_static"] = round(out[name]["p50_ms"] / floor, 1)
+    # Load-independent: the server's CPU per request (the pages and the stylesheet, warm-up
+    # rounds included, sign-ins not), whatever else the machine was doing meanwhile.
+    served = clients * (requests + WARM_UP) * (len(PAGES) + 1)
+    out["server_cpu_ms_per_request"] = round((session_cpu_seconds(sid) - cpu) * 1000 / served, 2) if sid else None
     out["pages_per_second"] = round(sum(out[n]["requests"] for n in (*PAGES, "static_baseline")) / wall, 1)
     return out
 
@@ -434,10 +453,11 @@ def run_backend(backend: str, args: argparse.Namespace) -> dict[str, Any]:
                 filled["db_mb"] = round(sum(p.stat().st_size for p in base.glob("officine.db*")) / 1e6)
             result: dict[str, Any] = {"backend": backend, **filled, "sessions_per_page": sessions_per_page(url, base)}
             for processes in args.processes:
-                with server(url, base, processes) as port:
+                with server(url, base, processes) as (port, sid):
                     for driver in args.drivers:
                         suffix = "" if driver == "processes" else f"_{driver}"
-                        result[f"{processes}_process{suffix}"] = time_pages(port, args.clients, args.requests, driver)
+                        timed = time_pages(port, args.clients, args.requests, driver, sid)
+                        result[f"{processes}_process{suffix}"] = timed
             return result
     finally:
         shutil.rmtree(base, ignore_errors=True)
@@ -461,11 +481,18 @@ def main() -> None:
     args.processes = [int(n) for n in args.processes.split(",")]
     args.drivers = args.drivers.split(",")
     os.environ.setdefault("OFFICINE_DATA_DIR", tempfile.mkdtemp(prefix="officine-bench-data-"))
+    load_before = os.getloadavg()
     runs = [run_backend(b, args) for b in args.backends.split(",")]
+    load_after = os.getloadavg()
     report = {
         "benchmark": "web_latency",
         "date": datetime.now(UTC).isoformat(timespec="seconds"),
-        "machine": {"python": platform.python_version(), "cpus": os.cpu_count(), "platform": platform.platform()},
+        "machine": {
+            "python": platform.python_version(),
+            "cpus": os.cpu_count(),
+            "platform": platform.platform(),
+            "load_average_1_5_15_min": {"before": load_before, "after": load_after},
+        },
         "params": {
             "hours": args.hours,
             "hosts": args.hosts,
