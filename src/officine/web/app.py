@@ -21,6 +21,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from officine import __version__, dates
 from officine.backup import fr as backup_fr
 from officine.catalogue.loader import Messages
+from officine.report.safe import page_text
 from officine.services import accounts, sentinel
 from officine.services.accounts import SignedIn
 from officine.services.pharmacy import Pharmacy
@@ -127,6 +128,7 @@ def create_app(
     accounts.ensure_setup_code(store)  # before the first request: the terminal shows the same one
     pharmacy = Pharmacy(store)
     templates = Jinja2Templates(directory=str(resources.files("officine.web") / "templates"))
+    templates.env.finalize = page_text  # a hostname or a name from a snapshot cannot reorder the page
     templates.env.filters["size"] = _size
     templates.env.filters["day"] = dates.day
     templates.env.filters["local"] = _local  # older templates: a chosen format, in Paris time
