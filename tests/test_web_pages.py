@@ -493,3 +493,45 @@ def test_the_history_and_the_workstations_follow_an_audit_recorded_by_another_pr
     elsewhere.record_audit([snap("a", 1), snap("b", 1)], {"score": 70, "catalogue_version": "t", "measures": []}, {})
     assert [score for _, score, _ in pharmacy.score_series(since)] == [70]  # the day's last audit
     assert {w.hostname: w.snapshots for w in pharmacy.workstations()} == {"a": 2, "b": 1}
+
+
+def test_an_import_being_judged_does_not_stop_the_other_pages(db: Path, tree: RootTree, tmp_path: Path) -> None:
+    """Parsing and judging an imported snapshot takes seconds on a big one: it runs beside the
+    event loop, so the colleague at the counter still gets their page meanwhile."""
+    import threading
+
+    from officine.services.pharmacy import Pharmacy
+    from web_helpers import csrf, signed_in
+
+    tree.debian()
+    machine = snapshot_file(tree.path, tmp_path / "comptoir-1.json")
+    client = signed_in(db)
+    inside, release = threading.Event(), threading.Event()
+    real = Pharmacy.import_snapshot
+
+    def slow_import(self: Pharmacy, *args: object) -> object:
+        inside.set()
+        assert release.wait(30), "never released"
+        return real(self, *args)
+
+    with client, pytest.MonkeyPatch.context() as patch:
+        patch.setattr(Pharmacy, "import_snapshot", slow_import)
+        token = csrf(client.get("/postes").text)
+        answers: list[int] = []
+        upload = threading.Thread(
+            target=lambda: answers.append(
+                client.post(
+                    "/postes/importer",
+                    data={"csrf": token},
+                    files={"snapshot": ("poste.json", machine.read_bytes())},
+                    follow_redirects=False,
+                ).status_code
+            )
+        )
+        upload.start()
+        assert inside.wait(30)
+        assert client.get("/static/style.css").status_code == 200  # served while the import waits
+        assert client.get("/postes").status_code == 200
+        release.set()
+        upload.join(30)
+    assert answers == [303]

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
+from starlette.concurrency import run_in_threadpool
 
 from officine.errors import UserError
 from officine.incident.report import ACTIONS_FR
@@ -68,7 +69,7 @@ async def start(request: Request) -> Response:
         incidents.start(user.username, text(form, "summary"), assignments)
     except UserError as exc:
         return _page(web, request, user, exc.message, {"summary": text(form, "summary")})
-    web.pharmacy.reassess()  # the journal feeds INC-02
+    await run_in_threadpool(web.pharmacy.reassess)  # the journal feeds INC-02
     return RedirectResponse("/incident?ok=incident_started#etapes", 303)
 
 
@@ -94,5 +95,5 @@ async def close(request: Request) -> Response:
         incidents.close(user.username, text(form, "note"))
     except UserError as exc:
         return _page(web, request, user, exc.message)
-    web.pharmacy.reassess()
+    await run_in_threadpool(web.pharmacy.reassess)
     return RedirectResponse("/incident?ok=incident_closed", 303)

@@ -9,6 +9,7 @@ from urllib.parse import quote
 
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
+from starlette.concurrency import run_in_threadpool
 
 from officine.errors import UserError
 from officine.incident.runbook import CONTACT_LABELS
@@ -113,7 +114,7 @@ async def answer(request: Request, practice_id: str) -> Response:
     question = text(form, "question")
     try:
         proof = await upload(form, "proof", 5 * 1024 * 1024)
-        web.pharmacy.record_answer(question, text(form, "value"), user.username, proof)
+        await run_in_threadpool(web.pharmacy.record_answer, question, text(form, "value"), user.username, proof)
     except UserError as exc:
         typed = {question: text(form, "value")}
         return _practice_page(web, request, user, practice_id, error=exc.message, status=400, typed=typed)
@@ -128,10 +129,12 @@ async def set_exception(request: Request, practice_id: str) -> Response:
     measure = text(form, "measure")
     try:
         if text(form, "action") == "withdraw":
-            web.pharmacy.withdraw_exception(measure, user.username)
+            await run_in_threadpool(web.pharmacy.withdraw_exception, measure, user.username)
             notice = "exception_withdrawn"
         else:
-            web.pharmacy.set_exception(measure, text(form, "justification"), text(form, "until"), user.username)
+            await run_in_threadpool(
+                web.pharmacy.set_exception, measure, text(form, "justification"), text(form, "until"), user.username
+            )
             notice = "exception_saved"
     except UserError as exc:
         typed = {f"{measure}.justification": text(form, "justification"), f"{measure}.until": text(form, "until")}
@@ -282,7 +285,7 @@ async def save_settings(request: Request) -> Response:
     try:
         profile = site.parse_profile(values)
         # Refused whole if contacts.yaml cannot be written; the declared USB devices change AMO-01.
-        web.pharmacy.save_profile(profile, user.username)
+        await run_in_threadpool(web.pharmacy.save_profile, profile, user.username)
     except UserError as exc:
         # Show back exactly what was typed: nothing the user entered is lost.
         return _settings_page(web, request, user, web.pharmacy.profile(), error=exc.message, form=values)

@@ -9,6 +9,7 @@ from urllib.parse import quote
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
 from markdown_it import MarkdownIt
+from starlette.concurrency import run_in_threadpool
 
 from officine.collectors.windows.script import powershell_script
 from officine.errors import UserError
@@ -80,7 +81,7 @@ async def retire(request: Request, host_id: int) -> Response:
     user = web.require_user(request)
     form = await read_form(request, user)
     try:
-        web.pharmacy.retire(_workstation_id(host_id), user.username, text(form, "reason"))
+        await run_in_threadpool(web.pharmacy.retire, _workstation_id(host_id), user.username, text(form, "reason"))
     except UserError as exc:
         return _workstation_page(web, request, user, host_id, error=exc.message, status=400)
     return RedirectResponse(f"/postes/{host_id}?ok=retired", 303)
@@ -92,7 +93,7 @@ async def reinstate(request: Request, host_id: int) -> Response:
     user = web.require_user(request)
     await read_form(request, user)
     try:
-        web.pharmacy.reinstate(_workstation_id(host_id))
+        await run_in_threadpool(web.pharmacy.reinstate, _workstation_id(host_id))
     except UserError as exc:
         return _workstation_page(web, request, user, host_id, error=exc.message, status=400)
     return RedirectResponse(f"/postes/{host_id}?ok=reinstated", 303)
@@ -126,7 +127,7 @@ async def import_snapshot(request: Request) -> Response:
         found = await upload(form, "snapshot", MAX_IMPORT_BYTES)
         if found is None:
             raise UserError("Choisissez le fichier d'instantané (.json) rapporté de l'autre poste.")
-        web.pharmacy.import_snapshot(found[1], found[0])
+        await run_in_threadpool(web.pharmacy.import_snapshot, found[1], found[0])  # parse and judge: off the loop
     except UserError as exc:
         return _workstations_page(web, request, user, error=exc.message, status=400)
     return RedirectResponse("/postes?ok=imported", 303)
