@@ -72,8 +72,9 @@ def _escape_markup(text: str) -> str:
         return slashes + "\\[" if slashes else "["
 
     out = _BRACKET.sub(bracket, text)
-    trailing = len(out) - len(out.rstrip("\\"))
-    return out + "\\" * trailing  # exact when a tag follows, as in "[bold]{value}[/bold]"
+    if out.endswith("\\"):  # doubled before an empty tag: shown once, whatever follows the value
+        out += "\\" * (len(out) - len(out.rstrip("\\"))) + "[dim][/dim]"
+    return out
 
 
 def markup(value: Any) -> str:
