@@ -201,7 +201,10 @@ def test_people_yaml_refusals_name_file_and_line(tmp_path: Path) -> None:
         assert problem in caught.value.message, caught.value.message
 
 
-@given(text=st.text())
+MARKUP_PIECES = st.lists(st.sampled_from([*"ab\\[]/#@ =", "bold", "[/", "[bold]"]), max_size=12).map("".join)
+
+
+@given(text=st.text() | MARKUP_PIECES)
 @settings(max_examples=500, deadline=None)
 def test_terminal_text_shows_what_was_there_and_nothing_a_terminal_obeys(text: str) -> None:
     from rich.text import Text
@@ -216,6 +219,7 @@ def test_terminal_text_shows_what_was_there_and_nothing_a_terminal_obeys(text: s
     # Placed in markup (between tags, as the report does), the text renders exactly as shown:
     # no tag taken from it, none of ours swallowed.
     assert Text.from_markup(f"[bold]{markup(text)}[/bold]").plain == shown
+    assert Text.from_markup(f"{markup(text)} : suite [dim]x[/dim]").plain == shown + " : suite x"  # text follows
 
 
 @given(value=json_values)
