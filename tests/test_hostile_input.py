@@ -144,6 +144,13 @@ def test_escapes_from_a_snapshot_are_shown_on_the_dashboard_never_obeyed(
         assert not {"\u202e", "\x1b", "\x07", "\x9b"} & set(html), page
         if page.startswith("/postes"):
             assert "poste\\x1b]0;PIRATE\\x07" in html and "\\u202egnp.exe" in html, page
+    import io
+
+    from pypdf import PdfReader
+
+    pdf = client.get("/bilan.pdf")
+    text = "".join(p.extract_text() for p in PdfReader(io.BytesIO(pdf.content)).pages).replace("\n", "")
+    assert "\\u202egnp.exe" in text and "\u202e" not in text and "\x1b" not in text
 
 
 def test_a_stored_hostname_with_markup_never_breaks_history(

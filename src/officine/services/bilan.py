@@ -15,6 +15,7 @@ from reportlab.platypus import KeepTogether, Paragraph, SimpleDocTemplate, Space
 
 from officine.catalogue.loader import Messages
 from officine.dates import day, moment
+from officine.report.safe import terminal_text
 from officine.services import story
 
 # The tile of a practice: the worst thing in it decides.
@@ -137,8 +138,9 @@ LONG_TEXT = 600  # an action, a piece of evidence, a justification
 
 def _esc(text: Any, limit: int = LONG_TEXT) -> str:
     """A text for a reportlab Paragraph: bounded, then escaped. Paragraph styles split words
-    longer than their column (splitLongWords), so what is left always wraps."""
-    value = " ".join(str(text).split())
+    longer than their column (splitLongWords), so what is left always wraps. Controls and bidi
+    overrides from a snapshot are shown as escapes, as in the terminal and on the pages."""
+    value = terminal_text(" ".join(str(text).split()), one_line=True)
     if len(value) > limit:
         value = value[: limit - 1].rstrip() + "…"
     return value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
