@@ -92,6 +92,8 @@ class Store:
         self.fleet_home = fleet_home
         if schema is not None and not SCHEMA_NAME.fullmatch(schema):
             raise ValueError(f"invalid schema name {schema!r}")
+        self.engine: Engine
+        self.base_engine: Engine
         if engine is not None:  # a schema over an engine another Store made (its listeners included)
             self.base_engine = engine
             self.engine = engine.execution_options(schema_translate_map={None: schema})
@@ -113,7 +115,7 @@ class Store:
                     f"{ENV_DATA_DIR} ou une autre base avec {ENV_URL}."
                 ) from exc
         try:
-            self.engine: Engine = create_engine(self.url)
+            self.engine = create_engine(self.url)
         except (SQLAlchemyError, ImportError, ValueError) as exc:
             raise UserError(
                 f"Adresse de base de données invalide ({_describe(self.url)}). Exemples : "
