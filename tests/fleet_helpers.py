@@ -50,7 +50,7 @@ def variant(
 ) -> dict[str, Any]:
     """The same observations as another collection: new id and time, another machine if asked,
     sealed again (as `officine collect` would have sealed it)."""
-    doc = json.loads(json.dumps(document))
+    doc: dict[str, Any] = json.loads(json.dumps(document))
     doc["snapshot_id"] = str(uuid.uuid4())
     doc["collected_at"] = (at or datetime.now(UTC).replace(microsecond=0)).isoformat()
     host = dict(doc.get("host") or {})

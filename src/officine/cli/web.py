@@ -45,6 +45,8 @@ def _check_host(host: str, cert: Path | None) -> None:
 def _check_port(host: str, port: int) -> None:
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     with socket.socket(family) as probe:
+        if os.name != "nt":  # as uvicorn binds: connections of a stopped server (TIME_WAIT) do not count
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             probe.bind((host, port))
         except OSError as exc:
