@@ -28,6 +28,7 @@ from fleet_server import FleetServer, LossyRelay, free_port
 from officine.agent import config as agent_config
 from officine.agent import send
 from officine.agent.outbox import Outbox
+from officine.fleet import agents as fleet_agents
 from officine.fleet import directory
 from officine.fleet.message import MAX_MESSAGE_BYTES
 from officine.fleet.models import AgentEventRow, FleetPharmacyRow, InboxRow, PharmacyStatusRow, RefusalRow
@@ -159,6 +160,20 @@ def test_enrol_send_and_appear_in_the_console(site: Site, tmp_path: Path) -> Non
     console = httpx.Client(base_url=site.server.url, follow_redirects=False)
     assert console.get("/").status_code == 303  # the console asks for a sign-in first
 
+    # Revoked in the console: the next snapshot waits on the workstation; enrolled again with a
+    # new token, the same queue goes, and nothing before it is counted twice.
+    with site.fleet.session() as session:
+        agent_id = session.scalar(select(InboxRow.agent_id).where(InboxRow.pharmacy_id == site.pharmacy))
+    assert agent_id is not None
+    fleet_agents.revoke(site.fleet, site.admin, agent_id)
+    snap, second_id = snapshot_file(tmp_path, "second")
+    refused = officine(home, "agent", "envoyer", "--instantane", str(snap))
+    assert refused.returncode == 3 and "révoqué" in refused.stderr and "1 message(s) en attente" in refused.stderr
+    new_token = enrolment_token(site.fleet, site.admin, site.pharmacy)
+    assert officine(home, "agent", "inscrire", site.server.url, "--jeton", new_token).returncode == 0
+    assert officine(home, "agent", "envoyer", "--sans-instantane").returncode == 0
+    assert inbox(site.fleet, site.pharmacy) == [(snapshot_id, 1), (second_id, 2)]
+
 
 def test_nothing_lost_nothing_twice_when_the_server_is_down_killed_or_its_answer_lost(
     site: Site, tmp_path: Path
@@ -251,8 +266,6 @@ def test_every_refusal_over_http_is_answered_and_recorded(site: Site) -> None:
             select(InboxRow.agent_id).where(InboxRow.pharmacy_id == site.pharmacy)
         )
     assert agent_row is not None
-    from officine.fleet import agents as fleet_agents
-
     fleet_agents.revoke(site.fleet, site.admin, agent_row)
     late = agent.body(None, [])
     assert post(late, agent.headers(late)).json()["code"] == "agent_revoque"
