@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import socket
 import subprocess
 import sys
 import threading
@@ -171,8 +172,19 @@ def test_enrol_send_and_appear_in_the_console(site: Site, tmp_path: Path) -> Non
     assert refused.returncode == 3 and "révoqué" in refused.stderr and "1 message(s) en attente" in refused.stderr
     new_token = enrolment_token(site.fleet, site.admin, site.pharmacy)
     assert officine(home, "agent", "inscrire", site.server.url, "--jeton", new_token).returncode == 0
+    # The queued one goes; this machine, observed for real, is another workstation than the one
+    # this agent first spoke for (a copied disk): refused, kept, and sent once enrolled on its own.
+    again = officine(home, "agent", "envoyer")
+    assert again.returncode == 3 and "autre poste" in again.stderr
+    assert len(inbox(site.fleet, site.pharmacy)) == 2
+    own_token = enrolment_token(site.fleet, site.admin, site.pharmacy)
+    assert officine(home, "agent", "inscrire", site.server.url, "--jeton", own_token).returncode == 0
     assert officine(home, "agent", "envoyer", "--sans-instantane").returncode == 0
-    assert inbox(site.fleet, site.pharmacy) == [(snapshot_id, 1), (second_id, 2)]
+    received = inbox(site.fleet, site.pharmacy)
+    assert received[:2] == [(snapshot_id, 1), (second_id, 2)] and len(received) == 3 and received[2][1] == 3
+    with site.fleet.session() as session:
+        hostnames = list(session.scalars(select(InboxRow.hostname).order_by(InboxRow.id)))
+    assert hostnames[2] == socket.gethostname()
 
 
 def test_nothing_lost_nothing_twice_when_the_server_is_down_killed_or_its_answer_lost(

@@ -181,7 +181,10 @@ MESSAGES = {
     "horloge": "L'heure du poste est trop loin de celle du serveur (plus de 5 minutes) : réglez l'horloge du poste.",
     "message_illisible": "Message illisible : refusé, rien n'a été enregistré.",
     "instantane_refuse": "L'instantané du message est refusé, rien n'a été enregistré.",
-    "autre_poste": "Cet agent parle pour un autre poste que le sien : refusé.",
+    "autre_poste": (
+        "Cet agent est inscrit pour un autre poste (disque copié d'un autre poste ?) : refusé. Inscrivez ce "
+        "poste avec son propre jeton (officine agent inscrire)."
+    ),
     "rejeu": "Message déjà reçu (même numéro à usage unique) : refusé.",
 }
 
