@@ -270,6 +270,11 @@ def test_every_refusal_over_http_is_answered_and_recorded(site: Site) -> None:
     assert post(fresh, old).json()["code"] == "horloge"
     malformed = b'{"format": "officine-cyber/message-agent", "version": 1}'
     assert post(malformed, agent.headers(malformed)).status_code == 400
+    at = "2026-11-29T10:00:00+00:00"
+    poison = agent.body(
+        None, [{"kind": "sentinel", "key": "n", "at": at, "data": {"at": at, "type": "a\x00", "hostname": "p"}}]
+    )
+    assert post(poison, agent.headers(poison)).json()["code"] == "message_illisible"  # a row PostgreSQL cannot hold
     huge = b" " * (MAX_MESSAGE_BYTES + 1)
     assert post(huge, agent.headers(b"")).status_code == 413
     assert post(b"{}", {"content-type": "application/json"}).json()["code"] == "entetes"

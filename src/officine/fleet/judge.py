@@ -12,6 +12,7 @@ from pathlib import PurePath
 from typing import Any
 
 from sqlalchemy import insert, select, update
+from sqlalchemy.exc import DataError
 
 from officine import snapshot as snapshots_mod
 from officine.errors import UserError
@@ -83,6 +84,9 @@ def judge(fleet: Fleet, job: Job) -> None:
         except UserError as exc:  # read once at reception, so only a change of version gets here
             state, error = "failed", exc.message
             log.warning("snapshot %s of pharmacy %s not judged: %s", snapshot_id, pharmacy_id, exc.message)
+        except (DataError, UnicodeError) as exc:  # this snapshot can never be stored: it must not block the next
+            state, error = "failed", f"{type(exc).__name__}: {exc}"[:2000]
+            log.warning("snapshot %s of pharmacy %s not stored: %s", snapshot_id, pharmacy_id, error)
         with fleet.transaction() as session:
             session.execute(update(InboxRow).where(InboxRow.id == inbox_id).values(state=state, error=error))
     if not pending and pharmacy.has_snapshots():

@@ -12,7 +12,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StrictBool, St
 
 from officine import snapshot as snapshots_mod
 from officine.errors import UserError
-from officine.jsonio import JsonError, load_json
+from officine.jsonio import JsonError, load_json, scrub_surrogates
 from officine.snapshot import Snapshot
 from officine.validation import explain
 from officine.web.limits import SNAPSHOT_IMPORT_BYTES
@@ -146,11 +146,27 @@ def read(raw: bytes) -> tuple[Message, Snapshot | None]:
         for event in message.events:
             EVENT_DATA[event.kind].model_validate(event.data)
     except ValidationError as exc:
-        raise MessageError(f"Message mal formé : {explain(exc)}.") from exc
+        raise MessageError(scrub_surrogates(f"Message mal formé : {explain(exc)}.")) from exc
+    if any(_unstorable(e.data) or _unstorable(e.key) for e in message.events):
+        raise MessageError("Message refusé : un événement contient un caractère nul ou invalide.")
     snap = None
     if message.snapshot is not None:
         snap = snapshots_mod.parse(dict(message.snapshot), PurePath("message"))
+        if _unstorable(snap.hostname) or _unstorable(snap.host):
+            raise MessageError("Message refusé : le nom ou l'identité du poste contient un caractère nul ou invalide.")
     return message, snap
+
+
+def _unstorable(value: Any) -> bool:
+    """A NUL character or a lone surrogate: PostgreSQL's text columns refuse them, and a row that
+    can never be written would stop the pharmacy's judgement at every attempt."""
+    if isinstance(value, str):
+        return "\x00" in value or any("\ud800" <= c <= "\udfff" for c in value)
+    if isinstance(value, dict):
+        return any(_unstorable(k) or _unstorable(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_unstorable(v) for v in value)
+    return False
 
 
 def build(sequence: int, created_at: datetime, snapshot: dict[str, Any] | None, events: list[Event]) -> dict[str, Any]:

@@ -11,14 +11,14 @@ from officine.errors import UserError
 from officine.fleet import agents, ingest
 from officine.fleet.signing import public_key_of
 from officine.fleet.web.app import console_of
-from officine.jsonio import JsonError, load_json
+from officine.jsonio import JsonError, load_json, scrub_surrogates
 from officine.web.security import client_of
 
 router = APIRouter(prefix="/api/v1")
 
 
 def _refusal(status: int, code: str, message: str) -> Response:
-    return JSONResponse({"code": code, "erreur": message}, status_code=status)
+    return JSONResponse({"code": code, "erreur": scrub_surrogates(message)}, status_code=status)
 
 
 @router.post("/inscription")
