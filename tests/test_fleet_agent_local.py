@@ -4,6 +4,7 @@ systemd-analyze), the Windows task, and the agent's configuration files (owner-o
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -12,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from backup_fixtures import mount_tmpfs, needs_root, unmount_all
 from officine.agent import config as agent_config
 from officine.agent import install
 from officine.agent.outbox import Outbox
@@ -100,3 +102,19 @@ def test_installer_refuses_before_enrolment(tmp_path: Path) -> None:
     )
     assert done.returncode == 2 and "pas inscrit" in done.stderr
     assert list(tmp_path.iterdir()) == []
+
+
+@needs_root
+def test_a_full_disk_keeps_the_queue_as_it_was(tmp_path: Path) -> None:
+    point = tmp_path / "petit"
+    mount_tmpfs(point, "64k")
+    try:
+        box = Outbox(point / "file")
+        first = box.put(lambda n: {"sequence": n, "x": "a"})
+        with pytest.raises(UserError, match="Libérez de la place"):
+            box.put(lambda n: {"sequence": n, "x": "b" * 200_000})
+        assert box.pending() == [first]  # what waited is intact, no half-written message
+        assert [p.name for p in (point / "file").iterdir() if p.name.endswith(".tmp")] == []
+        assert json.loads(first.read_text()) == {"sequence": 1, "x": "a"}
+    finally:
+        unmount_all([point])

@@ -146,8 +146,11 @@ class Recorder:
 
     def advance(self) -> None:
         """The events collected are in the queue on disk: do not collect them again."""
-        self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        tmp = self.path.with_name(f".{self.path.name}.tmp")
-        tmp.write_text(json.dumps(self.next_cursor), encoding="utf-8")
-        os.replace(tmp, self.path)
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            tmp = self.path.with_name(f".{self.path.name}.tmp")
+            tmp.write_text(json.dumps(self.next_cursor), encoding="utf-8")
+            os.replace(tmp, self.path)
+        except OSError:
+            pass  # the same events are collected again next time; the server counts each once by its key
         self.cursor = self.next_cursor

@@ -13,6 +13,7 @@ from typing import Any
 from filelock import FileLock
 
 from officine.agent.config import queue_dir
+from officine.errors import UserError, os_reason
 
 NAME_DIGITS = 12
 
@@ -35,19 +36,29 @@ class Outbox:
         return max([last, *found]) + 1
 
     def put(self, build: Any) -> Path:
-        """Queue the message `build(sequence)` makes; returns its file."""
-        sequence = self.next_sequence()
-        document = build(sequence)
-        path = self.folder / f"{sequence:0{NAME_DIGITS}d}.json"
-        tmp = self.folder / f".{path.name}.tmp"
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(json.dumps(document, ensure_ascii=False).encode("utf-8"))
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-        (self.folder / ".dernier").write_text(str(sequence))
-        _sync_dir(self.folder)
+        """Queue the message `build(sequence)` makes; returns its file. A disk that refuses the
+        write leaves the queue as it was (the temporary file is removed) and says so."""
+        try:
+            sequence = self.next_sequence()
+            document = build(sequence)
+            path = self.folder / f"{sequence:0{NAME_DIGITS}d}.json"
+            tmp = self.folder / f".{path.name}.tmp"
+            try:
+                fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+                with os.fdopen(fd, "wb") as fh:
+                    fh.write(json.dumps(document, ensure_ascii=False).encode("utf-8"))
+                    fh.flush()
+                    os.fsync(fh.fileno())
+                os.replace(tmp, path)
+            finally:
+                tmp.unlink(missing_ok=True)
+            (self.folder / ".dernier").write_text(str(sequence))
+            _sync_dir(self.folder)
+        except OSError as exc:
+            raise UserError(
+                f"Impossible d'écrire la file d'attente de l'agent dans {self.folder} ({os_reason(exc)}). "
+                "Libérez de la place sur le disque ; ce qui attendait déjà est intact."
+            ) from exc
         return path
 
     def pending(self) -> list[Path]:
