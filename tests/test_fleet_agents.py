@@ -17,6 +17,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TypeVar
 
@@ -29,10 +30,19 @@ from fleet_server import FleetServer, LossyRelay, free_port
 from officine.agent import config as agent_config
 from officine.agent import send
 from officine.agent.outbox import Outbox
+from officine.errors import UserError
 from officine.fleet import agents as fleet_agents
 from officine.fleet import directory
 from officine.fleet.message import MAX_MESSAGE_BYTES
-from officine.fleet.models import AgentEventRow, FleetPharmacyRow, InboxRow, PharmacyStatusRow, RefusalRow
+from officine.fleet.models import (
+    AgentEventRow,
+    AgentRow,
+    EnrolmentTokenRow,
+    FleetPharmacyRow,
+    InboxRow,
+    PharmacyStatusRow,
+    RefusalRow,
+)
 from officine.fleet.tenancy import Fleet
 from officine.store import Store
 from pgserver import pg_bin, throwaway_postgres
@@ -357,3 +367,24 @@ def test_the_agent_refuses_clear_http_to_another_machine(tmp_path: Path) -> None
     assert done.returncode == 2 and "https" in done.stderr
     not_enrolled = officine(tmp_path, "agent", "envoyer", "--sans-instantane")
     assert not_enrolled.returncode == 2 and "pas inscrit" in not_enrolled.stderr
+
+
+def test_expired_withdrawn_or_unknown_tokens_enrol_nothing(site: Site, tmp_path: Path) -> None:
+    expired = enrolment_token(site.fleet, site.admin, site.pharmacy)
+    withdrawn = enrolment_token(site.fleet, site.admin, site.pharmacy)
+    with site.fleet.transaction() as session:
+        rows = session.scalars(select(EnrolmentTokenRow).order_by(EnrolmentTokenRow.id)).all()
+        rows[1].expires_at = datetime.now(UTC) - timedelta(seconds=1)
+        withdrawn_id = rows[2].id
+    fleet_agents.withdraw_token(site.fleet, site.admin, withdrawn_id)
+    done = officine(tmp_path / "a", "agent", "inscrire", site.server.url, "--jeton", expired)
+    assert done.returncode == 2 and "expiré" in done.stderr and "Traceback" not in done.stderr
+    assert not (tmp_path / "a/config/agent/agent.json").exists()
+    with in_agent(tmp_path / "b"):
+        for token in (withdrawn, "ABCD-EFGH-JKLM-NPQR-STUV-WXYZ"):
+            with pytest.raises(UserError, match="Inscription refusée"):
+                send.enrol(site.server.url, token)
+    with site.fleet.session() as session:
+        assert session.scalar(select(func.count()).select_from(AgentRow)) == 0
+        reasons = sorted(session.scalars(select(RefusalRow.reason)))
+    assert reasons == ["jeton_inconnu", "jeton_perime", "jeton_perime"]
