@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import socket
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -152,8 +153,20 @@ def test_console_walk(page: Page, postgres: str, tmp_path: Path) -> None:
         page.get_by_label("Pharmacie (pour un pharmacien)").select_option(label="Pharmacie du Port")
         page.get_by_role("button", name="Créer le compte").click()
         temporary = page.locator("#temporary .secret").inner_text()
+        # A second workstation, then its agent revoked in the console: its sending is refused.
+        menu(page, "Pharmacies")
+        page.get_by_role("link", name="Pharmacie du Port").click()
+        page.get_by_role("button", name="Créer un jeton d'inscription").click()
+        second = tmp_path / "poste-2"
+        enrol = officine(second, "agent", "inscrire", url, "--jeton", page.locator("#jeton").inner_text())
+        assert enrol.returncode == 0, enrol.stderr
+        page.reload()
+        page.get_by_role("button", name="Révoquer l'agent de " + socket.gethostname()).click()
+        expect(page.locator("#agents")).to_contain_text("révoqué par admin")
+        refused = officine(second, "agent", "envoyer", "--instantane", str(snap))
+        assert refused.returncode == 3 and "révoqué" in refused.stderr
         menu(page, "Journal")
-        for action in ("Pharmacie du Port", "titulaire-port"):
+        for action in ("Pharmacie du Port", "titulaire-port", "jeton d'inscription créé", "agent révoqué"):
             expect(page.locator("main")).to_contain_text(action)
         page.get_by_role("button", name="Se déconnecter").click()
         sign_in(page, url, "titulaire-port", temporary)

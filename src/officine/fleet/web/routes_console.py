@@ -220,24 +220,18 @@ async def new_token(request: Request, pharmacy_id: int) -> Response:
 async def withdraw_token(request: Request, token_id: int) -> Response:
     console = console_of(request)
     access = console.access(request)
-    form = await read_form(request, access.user)
-    await run_in_threadpool(agents.withdraw_token, console.fleet, access, token_id, client_of(request))
-    back = text(form, "pharmacy")
-    return RedirectResponse(
-        f"/pharmacies/{int(back)}?ok=token_withdrawn" if back.isdigit() and len(back) < 19 else "/", 303
-    )
+    await read_form(request, access.user)
+    pharmacy_id = await run_in_threadpool(agents.withdraw_token, console.fleet, access, token_id, client_of(request))
+    return RedirectResponse(f"/pharmacies/{pharmacy_id}?ok=token_withdrawn", 303)  # the row's own pharmacy
 
 
 @router.post("/agents/{agent_id:id}/revoquer")
 async def revoke(request: Request, agent_id: int) -> Response:
     console = console_of(request)
     access = console.access(request)
-    form = await read_form(request, access.user)
-    await run_in_threadpool(agents.revoke, console.fleet, access, agent_id, client_of(request))
-    back = text(form, "pharmacy")
-    return RedirectResponse(
-        f"/pharmacies/{int(back)}?ok=agent_revoked" if back.isdigit() and len(back) < 19 else "/", 303
-    )
+    await read_form(request, access.user)
+    pharmacy_id = await run_in_threadpool(agents.revoke, console.fleet, access, agent_id, client_of(request))
+    return RedirectResponse(f"/pharmacies/{pharmacy_id}?ok=agent_revoked", 303)  # the row's own pharmacy
 
 
 @router.post("/pharmacies/{pharmacy_id:id}/importer")
