@@ -75,7 +75,9 @@ class FleetServer:
             self.proc.wait(30)
         self.proc = None
 
-    def stop(self) -> None:
+    def stop(self) -> str:
+        """Stop the server; returns what it wrote on its standard error (its banner)."""
+        said = ""
         if self.proc is not None and self.proc.poll() is None:
             self.proc.terminate()
             try:
@@ -83,7 +85,10 @@ class FleetServer:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait(30)
+        if self.proc is not None and self.proc.stderr is not None:
+            said = self.proc.stderr.read().decode("utf-8", "replace")
         self.proc = None
+        return said
 
 
 class LossyRelay:

@@ -170,6 +170,10 @@ def test_enrol_send_and_appear_in_the_console(site: Site, tmp_path: Path) -> Non
     assert status.score is not None and status.failing > 0 and status.last_contact_at is not None
     console = httpx.Client(base_url=site.server.url, follow_redirects=False)
     assert console.get("/").status_code == 303  # the console asks for a sign-in first
+    banner = " ".join(site.server.stop().split())
+    assert f"Console du parc : {site.server.url}" in banner and "Code d'installation" not in banner  # accounts exist
+    assert "n'écoute que ce serveur" in banner
+    site.server.start()
 
     # Revoked in the console: the next snapshot waits on the workstation; enrolled again with a
     # new token, the same queue goes, and nothing before it is counted twice.

@@ -182,6 +182,7 @@ def test_console_walk(page: Page, postgres: str, tmp_path: Path) -> None:
         page.goto(url + "problemes?mesure=" + failing)
         expect(page.locator("body")).not_to_contain_text("Pharmacie des Halles")
     finally:
-        server.stop()
+        banner = " ".join(server.stop().split())
         smtp.stop()
         fleet.engine.dispose()
+    assert f"Code d'installation : {code}" in banner  # what the first-run page asked for

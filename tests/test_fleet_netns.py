@@ -103,5 +103,7 @@ def test_an_agent_on_another_machine_enrols_and_sends_over_tls(
         assert sent.returncode == 0, sent.stderr
         assert inbox(fleet, pharmacy) == [(document["snapshot_id"], 1)]
     finally:
-        server.stop()
+        banner = " ".join(server.stop().split())
         fleet.engine.dispose()
+    assert f"Console du parc : https://192.0.2.2:{PORT}/" in banner
+    assert "accessibles depuis le réseau" in banner and "192.0.2.2" in banner

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 
-from officine.cli.web import _check_host, _run, allowed_hosts
+from officine.cli.web import _check_host, _is_loopback, _run, allowed_hosts
 from officine.errors import UserError
 from officine.report.safe import SafeConsole
 
@@ -80,7 +82,30 @@ def serve(
     fleet = Fleet(db)  # checks the address, reaches the server and migrates, before listening
     hosts = allowed_hosts(host, cert, names or [])
     app = create_fleet_app(fleet, allowed_hosts=hosts)
-    _run(app, host, port, cert, key, hosts, accounts.setup_code(fleet.home))
+    _run(app, host, port, cert, key, hosts, accounts.setup_code(fleet.home), banner=_banner)
+
+
+def _banner(host: str, port: int, tls: bool, names: Sequence[str], code: str | None) -> None:
+    scheme = "https" if tls else "http"
+    shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host  # noqa: S104 - compared, not bound
+    address = f"{scheme}://{f'[{shown}]' if ':' in shown else shown}:{port}/"
+    err.print(f"Console du parc : [bold]{escape(address)}[/bold]")
+    if _is_loopback(host):
+        err.print(
+            "Elle n'écoute que ce serveur : les postes des pharmacies la joignent par un reverse proxy "
+            "(voir le guide du prestataire), ou relancez avec --hote, --certificat et --cle."
+        )
+    else:
+        others = ", ".join(escape(n) for n in names if n not in ("127.0.0.1", "localhost", "::1"))
+        err.print(
+            f"[bold]La console et l'API des agents sont accessibles depuis le réseau[/bold] ({others}), en HTTPS."
+        )
+    if code:
+        err.print(
+            f"Code d'installation : [bold]{code}[/bold] — à saisir sur la page « Premier démarrage » pour créer "
+            "l'organisation et son compte administrateur."
+        )
+    err.print("Ctrl+C pour arrêter la console.")
 
 
 @app.command("travaux")

@@ -11,7 +11,7 @@ import socket
 import ssl
 import sys
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Annotated
 
@@ -120,12 +120,13 @@ def _run(
     names: Sequence[str],
     code: str | None,
     processes: int = 1,
+    banner: Callable[[str, int, bool, Sequence[str], str | None], None] | None = None,
 ) -> None:
     """Serve the app; several processes share the work (each builds the app from the environment)."""
     import uvicorn  # noqa: PLC0415
 
     _check_port(host, port)
-    _banner(host, port, cert is not None, names, code)
+    (banner or _banner)(host, port, cert is not None, names, code)
     uvicorn.run(
         app if processes == 1 else "officine.web.app:create_app_from_environment",  # type: ignore[arg-type]
         factory=processes > 1,
