@@ -23,9 +23,7 @@ def wait_port(host: str, port: int, proc: subprocess.Popen[bytes] | None = None,
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc is not None and proc.poll() is not None:
-            raise RuntimeError(
-                f"server exited with {proc.returncode}: {proc.stderr.read().decode() if proc.stderr else ''}"
-            )
+            raise RuntimeError(f"server exited with {proc.returncode}")
         try:
             with socket.create_connection((host, port), timeout=0.5):
                 return
@@ -64,7 +62,10 @@ class FleetServer:
         }
         command = [sys.executable, "-m", "officine", "fleet", "serve", "--db", self.db]
         command += ["--hote", self.host, "--port", str(self.port), *self.extra]
-        self.proc = subprocess.Popen([*self.prefix, *command], env=env, stderr=subprocess.PIPE)
+        self.home.mkdir(parents=True, exist_ok=True)
+        self.log = self.home / "serveur.log"  # a file, not a pipe: a chatty server never blocks on it
+        with self.log.open("ab") as sink:
+            self.proc = subprocess.Popen([*self.prefix, *command], env=env, stderr=sink)
         if not self.prefix:  # inside a namespace, the test waits from there
             wait_port(self.host, self.port, self.proc)
         return self
@@ -85,8 +86,9 @@ class FleetServer:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait(30)
-        if self.proc is not None and self.proc.stderr is not None:
-            said = self.proc.stderr.read().decode("utf-8", "replace")
+        if self.proc is not None and self.log.exists():
+            said = self.log.read_text(encoding="utf-8", errors="replace")
+            self.log.unlink()
         self.proc = None
         return said
 

@@ -282,6 +282,8 @@ def test_every_refusal_over_http_is_answered_and_recorded(site: Site) -> None:
     assert post(fresh, stranger.headers(fresh)).json()["code"] == "agent_inconnu"
     old = agent.headers(fresh, now=time.time() - 3600)
     assert post(fresh, old).json()["code"] == "horloge"
+    far = agent.headers(fresh, now=999_999_999_999)  # year 33658: beyond what a date can hold
+    assert post(fresh, far).json()["code"] == "horloge"
     malformed = b'{"format": "officine-cyber/message-agent", "version": 1}'
     assert post(malformed, agent.headers(malformed)).status_code == 400
     at = "2026-11-29T10:00:00+00:00"
@@ -392,3 +394,28 @@ def test_expired_withdrawn_or_unknown_tokens_enrol_nothing(site: Site, tmp_path:
         assert session.scalar(select(func.count()).select_from(AgentRow)) == 0
         reasons = sorted(session.scalars(select(RefusalRow.reason)))
     assert reasons == ["jeton_inconnu", "jeton_perime", "jeton_perime"]
+
+
+def test_a_server_whose_database_went_away_loses_nothing(tmp_path: Path) -> None:
+    """The console's database stops while the server runs: the agent is told the server could
+    not take the message (503, in French), keeps it, and the server did not crash."""
+    with throwaway_postgres() as own:
+        db = new_database(own)
+        fleet = Fleet(db)
+        _, admin = provider(fleet, "InfoPharma Centre")
+        pharmacy = directory.create_pharmacy(fleet, admin, "Pharmacie du Lac", "Annecy")
+        token = enrolment_token(fleet, admin, pharmacy)
+        fleet.engine.dispose()
+        server = FleetServer(db, tmp_path / "serveur").start()
+        home = tmp_path / "poste"
+        assert officine(home, "agent", "inscrire", server.url, "--jeton", token).returncode == 0
+    try:  # PostgreSQL is stopped now
+        snap, _ = snapshot_file(tmp_path, "sans-base")
+        done = officine(home, "agent", "envoyer", "--instantane", str(snap))
+        assert done.returncode == 3, done.stderr
+        said = " ".join(done.stderr.split())
+        assert "n'a pas pu prendre l'envoi" in said and "base de données ne répond pas" in said
+        assert "1 message(s) en attente" in said
+        assert server.proc is not None and server.proc.poll() is None  # still serving
+    finally:
+        server.stop()

@@ -128,7 +128,10 @@ def flush(outbox: Outbox, config: AgentConfig, key: Ed25519PrivateKey) -> Sent:
                 outbox.set_aside(path, f"{code}: {_server_error(response)}")
                 result.set_aside += 1
                 continue
-            result.problem = f"Envoi refusé par le serveur : {_server_error(response)}"
+            if response.status_code >= 500:
+                result.problem = f"Le serveur du parc n'a pas pu prendre l'envoi : {_server_error(response)}"
+            else:
+                result.problem = f"Envoi refusé par le serveur : {_server_error(response)}"
             break
     result.left = len(outbox.pending())
     return result

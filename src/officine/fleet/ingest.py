@@ -70,8 +70,7 @@ def receive(fleet: Fleet, headers: dict[str, str], body: bytes, client: str, now
         _refuse(fleet, 403, "agent_revoque", *who)
     if signed.tenant != tenant:
         _refuse(fleet, 403, "autre_pharmacie", *who)
-    sent = datetime.fromtimestamp(signed.timestamp, UTC)
-    if abs(sent - now) > MAX_SKEW:
+    if abs(signed.timestamp - now.timestamp()) > MAX_SKEW.total_seconds():  # seconds: any 12 digits compare
         _refuse(fleet, 401, "horloge", *who)
     try:
         message, snap = read(body)

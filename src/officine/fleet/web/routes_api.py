@@ -3,8 +3,11 @@ refusals carry a code and a French explanation, and are recorded (fleet.refusals
 
 from __future__ import annotations
 
+import logging
+
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
+from sqlalchemy.exc import SQLAlchemyError
 from starlette.concurrency import run_in_threadpool
 
 from officine.errors import UserError
@@ -15,6 +18,11 @@ from officine.jsonio import JsonError, load_json, scrub_surrogates
 from officine.web.security import client_of
 
 router = APIRouter(prefix="/api/v1")
+log = logging.getLogger(__name__)
+UNAVAILABLE = (
+    "Le serveur du parc ne peut rien enregistrer pour l'instant (sa base de données ne répond pas). "
+    "Rien n'est perdu : le poste garde son envoi et réessaiera."
+)
 
 
 def _refusal(status: int, code: str, message: str) -> Response:
@@ -38,8 +46,11 @@ async def enrol(request: Request) -> Response:
         enrolled = await run_in_threadpool(
             agents.enrol, console.fleet, data["jeton"][:200], key, data["poste"][:255], client_of(request)
         )
-    except UserError as exc:
+    except agents.EnrolmentRefused as exc:
         return _refusal(403, "jeton_refuse", exc.message)
+    except (UserError, SQLAlchemyError) as exc:
+        log.error("enrolment not recorded: %s", getattr(exc, "message", exc))
+        return _refusal(503, "indisponible", UNAVAILABLE)
     return JSONResponse({"agent": enrolled.agent, "pharmacie": enrolled.tenant, "nom": enrolled.pharmacy})
 
 
@@ -52,6 +63,9 @@ async def message(request: Request) -> Response:
         receipt = await run_in_threadpool(ingest.receive, console.fleet, headers, body, client_of(request))
     except ingest.Refused as exc:
         return _refusal(exc.status, exc.code, exc.message)
+    except (UserError, SQLAlchemyError) as exc:  # the database went away: nothing was recorded
+        log.error("message not recorded: %s", getattr(exc, "message", exc))
+        return _refusal(503, "indisponible", UNAVAILABLE)
     return JSONResponse(
         {"recu": True, "deja": receipt.already, "instantane": receipt.snapshot_id, "evenements": receipt.events}
     )
