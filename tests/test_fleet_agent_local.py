@@ -9,13 +9,15 @@ import os
 import shutil
 import subprocess
 import sys
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
 
 from backup_fixtures import mount_tmpfs, needs_root, unmount_all
 from officine.agent import config as agent_config
-from officine.agent import install
+from officine.agent import install, send
 from officine.agent.outbox import Outbox
 from officine.errors import UserError
 
@@ -118,3 +120,37 @@ def test_a_full_disk_keeps_the_queue_as_it_was(tmp_path: Path) -> None:
         assert json.loads(first.read_text()) == {"sequence": 1, "x": "a"}
     finally:
         unmount_all([point])
+
+
+class _NotAFleet(BaseHTTPRequestHandler):
+    """Another program on the address: answers 200 with a web page to everything."""
+
+    def do_POST(self) -> None:
+        self.rfile.read(int(self.headers.get("content-length", "0")))
+        body = b"<html><body>Bienvenue</body></html>"
+        self.send_response(200)
+        self.send_header("content-type", "text/html")
+        self.send_header("content-length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+def test_a_server_that_is_not_the_fleet_enrols_nothing_and_takes_nothing() -> None:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _NotAFleet)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{server.server_address[1]}/"
+    try:
+        with pytest.raises(UserError, match="serveur du parc officine-cyber"):
+            send.enrol(url, "ABCD")
+        assert not (agent_config.agent_dir() / "agent.json").exists()
+        key = agent_config.new_key()
+        config = agent_config.AgentConfig(url, "ag_" + "a" * 24, "0" * 24, "Pharmacie")
+        box = Outbox()
+        box.put(lambda n: {"sequence": n})
+        result = send.flush(box, config, key)
+        assert result.sent == 0 and result.left == 1 and result.problem and "HTTP 200" in result.problem
+    finally:
+        server.shutdown()

@@ -18,7 +18,7 @@ from aiosmtpd.controller import Controller
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 from sqlalchemy import select
 
-from fleet_helpers import fixture_document, new_database, variant
+from fleet_helpers import envelope_of, fixture_document, new_database, variant
 from fleet_server import FleetServer, free_port
 from officine.fleet.models import FindingRow
 from officine.fleet.tenancy import Fleet
@@ -145,6 +145,19 @@ def test_console_walk(page: Page, postgres: str, tmp_path: Path) -> None:
         # The alert e-mail.
         mail = wait_for(lambda: mailbox.messages, timeout=120)
         assert "Pharmacie du Port" in mail[0].get_payload(decode=True).decode()  # type: ignore[union-attr]
+        # A workstation without Python: the PowerShell collector's envelope uploaded in the console.
+        page.goto(other_url)
+        envelope = tmp_path / "collecte-windows.json"
+        halles = variant(fixture_document("windows11-fr-conforme"), hostname="poste-halles", machine="halles")
+        envelope.write_bytes(envelope_of(halles))
+        page.get_by_label(re.compile("collecteur PowerShell")).set_input_files(str(envelope))
+        page.get_by_role("button", name="Importer").click()
+        halles_id = int(re.search(r"/pharmacies/([0-9]+)", other_url).group(1))  # type: ignore[union-attr]
+        assert inbox(fleet, halles_id) == [(halles["snapshot_id"], None)]
+        wait_for(lambda: judged(fleet, halles_id))
+        page.reload()
+        expect(page.locator("#score .value")).to_have_text(re.compile(r"^[0-9]+$"))
+        expect(page.locator("#postes")).to_contain_text("poste-halles")
         # A pharmacist of the first pharmacy.
         menu(page, "Personnes")
         page.get_by_label("Identifiant").fill("titulaire-port")

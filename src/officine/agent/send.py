@@ -36,21 +36,23 @@ def _client(config_or_ca: str | None) -> httpx.Client:
 
 
 def _server_error(response: httpx.Response) -> str:
-    try:
-        data = response.json()
-    except ValueError:
-        data = None
-    if isinstance(data, dict) and isinstance(data.get("erreur"), str):
-        return str(data["erreur"])[:500]
+    error = _answer(response).get("erreur")
+    if isinstance(error, str):
+        return error[:500]
     return f"réponse inattendue du serveur (HTTP {response.status_code})"
 
 
-def _code(response: httpx.Response) -> str:
+def _answer(response: httpx.Response) -> dict[str, Any]:
+    """The server's JSON answer; empty when it is not one (a proxy's page, another program)."""
     try:
         data = response.json()
     except ValueError:
-        return ""
-    return str(data.get("code", "")) if isinstance(data, dict) else ""
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def _code(response: httpx.Response) -> str:
+    return str(_answer(response).get("code", ""))
 
 
 def _unreachable(url: str, exc: Exception) -> UserError:
@@ -76,8 +78,10 @@ def enrol(url: str, token: str, ca_file: Path | None = None, hostname: str | Non
         raise _unreachable(url, exc) from exc
     if response.status_code != 200:
         raise UserError(f"Inscription refusée : {_server_error(response)}")
-    data = response.json()
-    config = AgentConfig(url, str(data["agent"]), str(data["pharmacie"]), str(data["nom"]), ca)
+    data = _answer(response)
+    if not all(isinstance(data.get(k), str) for k in ("agent", "pharmacie", "nom")):
+        raise UserError(f"{url} n'a pas répondu comme un serveur du parc officine-cyber : rien n'a été enregistré.")
+    config = AgentConfig(url, data["agent"], data["pharmacie"], data["nom"], ca)
     agent_config.save(config, key)
     return config
 
@@ -117,8 +121,8 @@ def flush(outbox: Outbox, config: AgentConfig, key: Ed25519PrivateKey) -> Sent:
             except httpx.HTTPError as exc:
                 result.problem = _unreachable(config.url, exc).message
                 break
-            if response.status_code == 200:
-                answer = response.json()
+            answer = _answer(response)
+            if response.status_code == 200 and answer.get("recu") is True:
                 result.already += bool(answer.get("deja"))
                 result.sent += 1
                 outbox.done(path)

@@ -7,8 +7,10 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from filelock import Timeout
 from rich.markup import escape
 
+from officine.errors import UserError
 from officine.report.safe import SafeConsole
 
 app = typer.Typer(no_args_is_help=True, help="Agent du parc : ce poste envoie son état au serveur du prestataire.")
@@ -16,6 +18,7 @@ out = SafeConsole()
 err = SafeConsole(stderr=True)
 DbOpt = Annotated[str | None, typer.Option("--db", help="Base locale du poste (défaut : SQLite local).")]
 EXIT_NOT_DELIVERED = 3  # something is still waiting in the queue
+LOCK_WAIT_S = 120  # another sending (the timer's) finishes first
 
 
 @app.command("inscrire")
@@ -54,18 +57,28 @@ def send_now(
     from officine.store import Store  # noqa: PLC0415
 
     config, key = agent_config.load()
+    document = send.load_snapshot_file(snapshot_file) if snapshot_file is not None else None
     outbox = Outbox()
-    with outbox.lock:
-        document = None
-        if snapshot_file is not None:
-            document = send.load_snapshot_file(snapshot_file)
-        elif not no_snapshot:
+    collect_problem = None
+    try:
+        outbox.lock.acquire(timeout=LOCK_WAIT_S)
+    except Timeout as exc:
+        raise UserError(
+            "Un autre envoi de l'agent est en cours sur ce poste (le minuteur ?) : réessayez dans quelques minutes."
+        ) from exc
+    try:
+        if snapshot_file is None and not no_snapshot:
             from officine.services.collect import collect_local  # noqa: PLC0415
 
             err.print("Observation de ce poste…")
-            document = collect_local().to_json()
+            try:
+                document = collect_local().to_json()
+            except UserError as exc:  # the events and the queue still go
+                collect_problem = exc.message
         send.queue(outbox, Store(db), document)
         result = send.flush(outbox, config, key)
+    finally:
+        outbox.lock.release()
     if result.sent:
         out.print(f"{result.sent} message(s) reçu(s) par le serveur du parc.")
     if result.set_aside:
@@ -77,6 +90,8 @@ def send_now(
         err.print(escape(result.problem))
         err.print(f"{result.left} message(s) en attente sur ce poste : ils partiront au prochain envoi, dans l'ordre.")
         raise typer.Exit(EXIT_NOT_DELIVERED)
+    if collect_problem:
+        raise UserError(f"Ce poste n'a pas pu être observé : {collect_problem}")
 
 
 @app.command("etat")
