@@ -48,6 +48,13 @@ def postgres() -> Iterator[str]:
         yield url
 
 
+def make_certificate(cert: Path, key: Path) -> None:
+    """A self-signed certificate for the server's name and address (its own authority)."""
+    openssl = ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=parc.test"]
+    openssl += ["-addext", "subjectAltName=DNS:parc.test,IP:192.0.2.2", "-keyout", str(key), "-out", str(cert)]
+    subprocess.run(openssl, check=True, capture_output=True)
+
+
 def in_namespace(namespace: str, home: Path, *args: str) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "OFFICINE_CONFIG_DIR": str(home / "config"), "OFFICINE_DATA_DIR": str(home / "data")}
     return subprocess.run(
@@ -64,9 +71,8 @@ def test_an_agent_on_another_machine_enrols_and_sends_over_tls(
     postgres: str, netns: str, peer: str, tmp_path: Path
 ) -> None:
     cert, key = tmp_path / "parc.pem", tmp_path / "parc.key"
-    openssl = ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=parc.test"]
-    openssl += ["-addext", "subjectAltName=DNS:parc.test,IP:192.0.2.2", "-keyout", str(key), "-out", str(cert)]
-    subprocess.run(openssl, check=True, capture_output=True)
+    other_cert, other_key = tmp_path / "autre.pem", tmp_path / "autre.key"
+    make_certificate(cert, key)
     db = new_database(postgres)
     fleet = Fleet(db)
     _, admin = provider(fleet, "InfoPharma Sud")
@@ -91,7 +97,7 @@ def test_an_agent_on_another_machine_enrols_and_sends_over_tls(
         untrusting = in_namespace(
             netns, tmp_path / "mefiant", "-m", "officine", "agent", "inscrire", url, "--jeton", token
         )
-        assert untrusting.returncode == 2 and "injoignable" in untrusting.stderr  # the certificate is not trusted
+        assert untrusting.returncode == 2 and "certificat du serveur" in untrusting.stderr  # not trusted
         enrol = ["-m", "officine", "agent", "inscrire", url, "--jeton", token, "--autorite", str(cert)]
         done = in_namespace(netns, home, *enrol, "--poste", "poste-arenes")
         assert done.returncode == 0, done.stderr
@@ -102,8 +108,23 @@ def test_an_agent_on_another_machine_enrols_and_sends_over_tls(
         sent = in_namespace(netns, home, "-m", "officine", "agent", "envoyer", "--instantane", str(snap))
         assert sent.returncode == 0, sent.stderr
         assert inbox(fleet, pharmacy) == [(document["snapshot_id"], 1)]
-    finally:
         banner = " ".join(server.stop().split())
+        # The server comes back with another certificate (not from the authority the agent knows):
+        # nothing is sent to it, the snapshot waits, and the agent says why.
+        make_certificate(other_cert, other_key)
+        other = ["--certificat", str(other_cert), "--cle", str(other_key)]
+        server = FleetServer(
+            socket_url(postgres, name), tmp_path / "serveur", PORT, extra=other, prefix=prefix, host="192.0.2.2"
+        )
+        server.start()
+        assert in_namespace(netns, tmp_path, "-c", WAIT).returncode == 0
+        again = variant(document, hostname="poste-arenes", machine="poste-arenes")
+        snap.write_text(json.dumps(again), encoding="utf-8")
+        sent = in_namespace(netns, home, "-m", "officine", "agent", "envoyer", "--instantane", str(snap))
+        assert sent.returncode == 3 and "certificat du serveur" in sent.stderr
+        assert inbox(fleet, pharmacy) == [(document["snapshot_id"], 1)]
+    finally:
+        server.stop()
         fleet.engine.dispose()
     assert f"Console du parc : https://192.0.2.2:{PORT}/" in banner
     assert "accessibles depuis le réseau" in banner and "192.0.2.2" in banner

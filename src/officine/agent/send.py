@@ -56,6 +56,11 @@ def _code(response: httpx.Response) -> str:
 
 
 def _unreachable(url: str, exc: Exception) -> UserError:
+    if "CERTIFICATE_VERIFY_FAILED" in str(exc) or "certificate verify failed" in str(exc):
+        return UserError(
+            f"Le certificat du serveur du parc ({url}) n'est pas reconnu : certificat interne (donnez son autorité "
+            "avec --autorite à l'inscription), expiré, ou pas celui de ce nom. Rien n'a été perdu."
+        )
     return UserError(
         f"Serveur du parc injoignable ({url}) : {type(exc).__name__}. Vérifiez l'adresse et le réseau ; "
         "rien n'a été perdu."
