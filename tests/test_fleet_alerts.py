@@ -10,6 +10,7 @@ import hashlib
 import hmac
 import json
 import os
+import subprocess
 import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -97,13 +98,26 @@ def test_events_travel_once_and_alerts_arrive_grouped_by_mail_and_webhook(
     server = FleetServer(
         db,
         server_home,
-        extra=["--smtp-hote", "127.0.0.1", "--smtp-port", str(smtp.port), "--smtp-securite", "aucune"],
+        # Two server processes: both take jobs from the queue, and still one e-mail, one webhook call.
+        extra=[
+            "--smtp-hote",
+            "127.0.0.1",
+            "--smtp-port",
+            str(smtp.port),
+            "--smtp-securite",
+            "aucune",
+            "--processus",
+            "2",
+        ],
     )
     try:
         server.start()
     finally:
         del os.environ["OFFICINE_FLEET_ALERT_DELAY_S"]
     try:
+        assert server.proc is not None
+        workers = wait_for(lambda: _children(server.proc.pid) if len(_children(server.proc.pid)) >= 2 else None)
+        assert len(workers) >= 2
         home = tmp_path / "poste"
         with in_agent(home):
             send.enrol(server.url, enrolment_token(fleet, admin, pharmacy), hostname="poste-comptoir")
@@ -165,3 +179,8 @@ def _status(fleet: Fleet, pharmacy: int) -> PharmacyStatusRow | None:
     with fleet.session() as session:
         status = session.get(PharmacyStatusRow, pharmacy)
         return status if status is not None and status.sentinel_alarms and status.last_backup_at else None
+
+
+def _children(pid: int) -> list[str]:
+    found = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True, check=False)
+    return found.stdout.split()

@@ -19,6 +19,7 @@ app = typer.Typer(no_args_is_help=True, help="Parc : la console d'un prestataire
 out = SafeConsole()
 err = SafeConsole(stderr=True)
 DEFAULT_PORT = 8431
+FACTORY = "officine.fleet.web.app:create_fleet_app_from_environment"
 FleetDb = Annotated[
     str | None,
     typer.Option("--db", help="Base PostgreSQL du parc (ou la variable OFFICINE_FLEET_DATABASE_URL)."),
@@ -58,6 +59,9 @@ def serve(
     smtp_password_file: Annotated[
         Path | None, typer.Option("--smtp-mot-de-passe-fichier", help="Fichier qui contient le mot de passe SMTP.")
     ] = None,
+    processes: Annotated[
+        int, typer.Option("--processus", min=1, max=16, help="Processus serveur (ils se partagent aussi le travail).")
+    ] = 1,
     smtp_sender: Annotated[
         str, typer.Option("--smtp-expediteur", help="Adresse d'expédition des alertes.")
     ] = "officine-cyber@localhost",
@@ -66,9 +70,10 @@ def serve(
     from dataclasses import asdict  # noqa: PLC0415
 
     from officine.fleet.notify import ENV_RELAY  # noqa: PLC0415
-    from officine.fleet.tenancy import Fleet  # noqa: PLC0415
+    from officine.fleet.tenancy import ENV_FLEET_URL, Fleet  # noqa: PLC0415
     from officine.fleet.web.app import create_fleet_app  # noqa: PLC0415
     from officine.services import accounts  # noqa: PLC0415
+    from officine.web.app import ENV_ALLOWED_HOSTS  # noqa: PLC0415
 
     _check_host(host, cert)
     if (cert is None) != (key is None):
@@ -82,7 +87,11 @@ def serve(
     fleet = Fleet(db)  # checks the address, reaches the server and migrates, before listening
     hosts = allowed_hosts(host, cert, names or [])
     app = create_fleet_app(fleet, allowed_hosts=hosts)
-    _run(app, host, port, cert, key, hosts, accounts.setup_code(fleet.home), banner=_banner)
+    # Each server process builds the same app from the environment: same database, same names.
+    os.environ[ENV_FLEET_URL] = fleet.url
+    os.environ[ENV_ALLOWED_HOSTS] = json.dumps(hosts)
+    code = accounts.setup_code(fleet.home)
+    _run(app, host, port, cert, key, hosts, code, processes, banner=_banner, factory=FACTORY)
 
 
 def _banner(host: str, port: int, tls: bool, names: Sequence[str], code: str | None) -> None:

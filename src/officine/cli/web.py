@@ -121,14 +121,16 @@ def _run(
     code: str | None,
     processes: int = 1,
     banner: Callable[[str, int, bool, Sequence[str], str | None], None] | None = None,
+    factory: str = "officine.web.app:create_app_from_environment",
 ) -> None:
-    """Serve the app; several processes share the work (each builds the app from the environment)."""
+    """Serve the app; several processes share the work (each builds the app from the environment
+    with `factory`)."""
     import uvicorn  # noqa: PLC0415
 
     _check_port(host, port)
     (banner or _banner)(host, port, cert is not None, names, code)
     uvicorn.run(
-        app if processes == 1 else "officine.web.app:create_app_from_environment",  # type: ignore[arg-type]
+        app if processes == 1 else factory,  # type: ignore[arg-type]
         factory=processes > 1,
         workers=processes if processes > 1 else None,
         host=host,

@@ -6,7 +6,9 @@ schema. Routes live in routes_*.py; every read goes through an `Access` (fleet.d
 
 from __future__ import annotations
 
+import json
 import logging
+import os
 import re
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
@@ -199,3 +201,14 @@ def create_fleet_app(
         return error_page(request, "internal", 500)
 
     return app
+
+
+def create_fleet_app_from_environment() -> FastAPI:
+    """The app of one server process among several (`officine fleet serve --processus N`): the
+    database and the names come from the environment set by the command that started them
+    (OFFICINE_FLEET_DATABASE_URL, OFFICINE_ALLOWED_HOSTS). Each process runs jobs too: the
+    queue in PostgreSQL shares them out."""
+    from officine.web.app import ENV_ALLOWED_HOSTS  # noqa: PLC0415
+
+    names = os.environ.get(ENV_ALLOWED_HOSTS)
+    return create_fleet_app(Fleet(None), allowed_hosts=json.loads(names) if names else None)
