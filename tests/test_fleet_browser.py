@@ -145,6 +145,16 @@ def test_console_walk(page: Page, postgres: str, tmp_path: Path) -> None:
         # The alert e-mail.
         mail = wait_for(lambda: mailbox.messages, timeout=120)
         assert "Pharmacie du Port" in mail[0].get_payload(decode=True).decode()  # type: ignore[union-attr]
+        # The alerts, acknowledged one by one in the console.
+        menu(page, "Alertes")
+        expect(page.locator("#alertes")).to_contain_text("Mesure critique non conforme")
+        assert axe_violations(page) == []
+        opened = page.get_by_role("button", name=re.compile("^Acquitter")).count()
+        assert opened >= 1
+        page.get_by_role("button", name=re.compile("^Acquitter")).first.click()
+        expect(page.get_by_role("button", name=re.compile("^Acquitter"))).to_have_count(opened - 1)
+        page.get_by_role("link", name="Voir aussi les alertes acquittées").click()
+        expect(page.locator("#alertes")).to_contain_text("acquittée par admin")
         # A workstation without Python: the PowerShell collector's envelope uploaded in the console.
         page.goto(other_url)
         envelope = tmp_path / "collecte-windows.json"
