@@ -25,7 +25,7 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 
-from fleet_helpers import Agent, enrolment_token, fixture_document, new_database, provider, variant
+from fleet_helpers import PASSWORD, Agent, enrolment_token, fixture_document, new_database, provider, variant
 from fleet_server import FleetServer, LossyRelay, free_port
 from officine.agent import config as agent_config
 from officine.agent import send
@@ -44,6 +44,7 @@ from officine.fleet.models import (
     RefusalRow,
 )
 from officine.fleet.tenancy import Fleet
+from officine.services import accounts
 from officine.store import Store
 from pgserver import pg_bin, throwaway_postgres
 
@@ -419,3 +420,29 @@ def test_a_server_whose_database_went_away_loses_nothing(tmp_path: Path) -> None
         assert server.proc is not None and server.proc.poll() is None  # still serving
     finally:
         server.stop()
+
+
+def test_a_forgotten_console_password_is_replaced_on_the_server(site: Site) -> None:
+    username = site.admin.user.username
+    new = "Phare-Granit-Goemon-Crepe-29"
+    done = subprocess.run(
+        [sys.executable, "-m", "officine", "fleet", "reset-password", username, "--db", site.db],
+        input=new + "\n",
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    assert accounts.sign_in(site.fleet.home, username, new, "127.0.0.1")
+    with pytest.raises(UserError):
+        accounts.sign_in(site.fleet.home, username, PASSWORD, "127.0.0.1")
+    unknown = subprocess.run(
+        [sys.executable, "-m", "officine", "fleet", "reset-password", "personne", "--db", site.db],
+        input=new + "\n",
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+    )
+    assert unknown.returncode == 2 and username in unknown.stderr  # names the accounts that exist

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Annotated
@@ -126,3 +127,26 @@ def run_jobs(db: FleetDb = None) -> None:
 
     done = jobs.run_pending(Fleet(db), HANDLERS)
     out.print(f"{done} travail(aux) fait(s).")
+
+
+@app.command("reset-password")
+def reset_password(
+    username: Annotated[str, typer.Argument(help="Identifiant du compte de la console.")],
+    db: FleetDb = None,
+) -> None:
+    """Remplace le mot de passe oublié d'un compte de la console (à taper sur le serveur)."""
+    from officine.fleet.tenancy import Fleet  # noqa: PLC0415
+    from officine.services import accounts  # noqa: PLC0415
+
+    home = Fleet(db).home
+    accounts.require_account(home, username)  # before asking for a password
+    if sys.stdin.isatty():
+        password = typer.prompt("Nouveau mot de passe", hide_input=True)
+        confirm = typer.prompt("Confirmez le nouveau mot de passe", hide_input=True)
+    else:  # a script: the password on the first line of the standard input, never in the arguments
+        password = confirm = sys.stdin.readline().rstrip("\r\n")
+    accounts.reset_password(home, username, password, confirm, [])
+    out.print(
+        f"Mot de passe du compte « {escape(username)} » de la console remplacé ; le compte est débloqué "
+        "et ses sessions ouvertes sont fermées."
+    )
