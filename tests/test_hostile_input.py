@@ -128,6 +128,24 @@ def test_escapes_from_a_snapshot_are_shown_never_obeyed(
     assert json.loads(as_json.stdout)["hosts"][0]["hostname"] == doc["host"]["hostname"]
 
 
+def test_escapes_from_a_snapshot_are_shown_on_the_dashboard_never_obeyed(
+    base_doc: dict[str, Any], tmp_path: Path
+) -> None:
+    # A right-to-left override makes "poste\u202egnp.exe" read "posteexe.png" in a browser too.
+    from web_helpers import post, signed_in
+
+    base_doc["host"]["hostname"] = f"poste{ESCAPES}"
+    client = signed_in(tmp_path / "tableau.db")
+    content = write(base_doc, tmp_path / "s.json").read_bytes()
+    imported = post(client, "/postes", "/postes/importer", {}, files={"snapshot": ("s.json", content)})
+    assert imported.status_code == 303, imported.text
+    for page in ("/", "/postes", "/postes/1", "/historique", "/bilan"):
+        html = client.get(page).text
+        assert not {"\u202e", "\x1b", "\x07", "\x9b"} & set(html), page
+        if page.startswith("/postes"):
+            assert "poste\\x1b]0;PIRATE\\x07" in html and "\\u202egnp.exe" in html, page
+
+
 def test_a_stored_hostname_with_markup_never_breaks_history(
     base_doc: dict[str, Any], tmp_path: Path, env: dict[str, str]
 ) -> None:
@@ -306,3 +324,19 @@ def test_unreadable_inputs_are_refused_in_french(tmp_path: Path, env: dict[str, 
     latin1.write_bytes("answered_by: Hélène\n".encode("latin-1"))
     proc = officine_bounded("audit", "--from", str(folder), "--answers", str(latin1), env=env)
     assert proc.returncode == 2 and "UTF-8" in proc.stderr and english_in(proc.stderr) == []
+
+
+@pytest.mark.parametrize(("files", "expected"), [(200, "pass"), (300, "unknown")])
+def test_a_configuration_folder_with_thousands_of_files_is_unknown_never_half_read(
+    debian: RootTree, files: int, expected: str
+) -> None:
+    # pwquality reads its .conf.d files in order, a later value overriding an earlier one: the
+    # last file alone makes the length 14. Read whole (200 files), that is judged; beyond what a
+    # real machine holds (300), reading a part would judge a length the machine does not have.
+    debian.write("/etc/pam.d/common-password", "password requisite pam_pwquality.so\n")
+    for i in range(files):
+        debian.write(f"/etc/security/pwquality.conf.d/{i:04d}.conf", f"minlen = {14 if i == files - 1 else 6}\n")
+    results = audit_root(debian.path)
+    assert verdict(results, "MDP-01") == expected
+    if expected == "unknown":
+        assert "pwquality.conf.d contient 300 fichiers" in results["MDP-01"].evidence[0].text

@@ -26,6 +26,15 @@ class CollectContext:
 CollectorFunc = Callable[[Host, CollectContext], dict[str, Fact]]
 
 
+class Unobservable(Exception):
+    """What a collector met that makes its facts unobservable (a hostile or broken machine, not a
+    bug): the facts are unknown with this reason and French detail, and nothing is logged as a crash."""
+
+    def __init__(self, reason: str, detail: str) -> None:
+        super().__init__(detail)
+        self.reason, self.detail = reason, detail
+
+
 @dataclass(frozen=True)
 class CollectorSpec:
     name: str
@@ -66,6 +75,8 @@ def _load_builtin() -> None:
 def _run_one(spec: CollectorSpec, host: Host, ctx: CollectContext) -> dict[str, Fact]:
     try:
         facts = spec.func(host, ctx)
+    except Unobservable as exc:
+        return {name: unknown(exc.reason, exc.detail) for name in spec.facts}
     except Exception as exc:  # a bug in one collector must not sink the audit
         log.exception("collector %s failed", spec.name)
         return {name: unknown("collector_error", f"{spec.name}: {type(exc).__name__}: {exc}") for name in spec.facts}

@@ -47,16 +47,17 @@ class FleetSite:
             **password_site_facts(store, now),
         }
 
-    def signature(self, store: Store) -> str:
-        with Session(self.engine) as session:
+    def signature(self, store: Store, session: Session) -> str:
+        with Session(self.engine) as fleet_session:  # the fleet's own schema: the events received
             parts: list[object] = [
-                session.scalar(select(func.max(AgentEventRow.id)).where(AgentEventRow.pharmacy_id == self.pharmacy_id))
+                fleet_session.scalar(
+                    select(func.max(AgentEventRow.id)).where(AgentEventRow.pharmacy_id == self.pharmacy_id)
+                )
             ]
-        with Session(store.engine) as session:
-            parts += [
-                session.scalar(select(func.max(row.id)))
-                for row in (BackupRunRow, BackupVerificationRow, DestinationSightingRow, PasswordAuditRow)
-            ]
+        parts += [  # the pharmacy's schema, in the caller's session
+            session.scalar(select(func.max(row.id)))
+            for row in (BackupRunRow, BackupVerificationRow, DestinationSightingRow, PasswordAuditRow)
+        ]
         return hashlib.sha256(repr(parts).encode()).hexdigest()[:16]
 
     def _latest(self, kind: str) -> list[dict[str, Any]]:

@@ -37,6 +37,19 @@ def _visible(match: re.Match[str]) -> str:
     return f"\\x{code:02x}" if code <= 0xFF else f"\\u{code:04x}" if code <= 0xFFFF else f"\\U{code:08x}"
 
 
+# On a web page: what can reorder or hide the text around it (bidi embeddings, overrides and
+# isolates, as in "Trojan Source") and control characters. Letters' joiners stay (emoji, scripts).
+_PAGE_UNSAFE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+def page_text(value: Any) -> Any:
+    """A value shown on a web page, its reordering and control characters shown as escapes. Strings
+    keep their type (an HTML-safe `Markup` stays safe: the escapes hold no HTML)."""
+    if isinstance(value, str) and _PAGE_UNSAFE.search(value):
+        return type(value)(_PAGE_UNSAFE.sub(_visible, value))
+    return value
+
+
 def terminal_text(text: str, one_line: bool = False) -> str:
     """`text` with every control or invisible formatting character shown as an escape.
     `one_line`: newlines and tabs too (a hostname, a path, a name)."""

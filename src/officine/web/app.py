@@ -19,7 +19,9 @@ from fastapi.templating import Jinja2Templates
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from officine import __version__, dates
+from officine.backup import fr as backup_fr
 from officine.catalogue.loader import Messages
+from officine.report.safe import page_text
 from officine.services import accounts, sentinel
 from officine.services.accounts import SignedIn
 from officine.services.pharmacy import Pharmacy
@@ -103,12 +105,7 @@ def _local(value: Any, fmt: str = "%d/%m/%Y à %H:%M") -> str:
 
 
 def _size(value: int | None) -> str:
-    n = float(value or 0)
-    for unit in ("octets", "ko", "Mo", "Go"):
-        if n < 1024 or unit == "Go":
-            return f"{n:.0f} {unit}" if unit in ("octets", "ko") else f"{n:.1f} {unit}".replace(".", ",")
-        n /= 1024
-    return f"{n} Go"
+    return backup_fr.size(int(value or 0))  # the same words as the terminal and the verdicts
 
 
 def create_app(
@@ -131,6 +128,7 @@ def create_app(
     accounts.ensure_setup_code(store)  # before the first request: the terminal shows the same one
     pharmacy = Pharmacy(store)
     templates = Jinja2Templates(directory=str(resources.files("officine.web") / "templates"))
+    templates.env.finalize = page_text  # a hostname or a name from a snapshot cannot reorder the page
     templates.env.filters["size"] = _size
     templates.env.filters["day"] = dates.day
     templates.env.filters["local"] = _local  # older templates: a chosen format, in Paris time

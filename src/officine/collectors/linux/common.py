@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from officine.collectors.registry import Unobservable
 from officine.host.base import Host, Observation
 from officine.parsers.accounts import PasswdEntry, parse_group, parse_passwd
 from officine.parsers.apt import parse_dpkg_status
@@ -95,15 +96,25 @@ def processes(host: Host) -> tuple[Observation, list[Process] | None]:
     return host.memo("linux.processes", compute)
 
 
+MAX_DIR_FILES = 256  # a configuration folder holds a handful; thousands are a hostile or broken machine
+
+
 def read_dir_files(host: Host, directory: str, accept: tuple[str, ...] = ()) -> list[Observation]:
-    """Read every regular file of a directory (sorted), optionally only those with given suffixes."""
+    """Read every regular file of a directory (sorted), optionally only those with given suffixes.
+    Reading part of them would judge a configuration whose later files may override the earlier
+    ones: beyond MAX_DIR_FILES, the facts built on them are unknown."""
     listing = host.list_dir(directory)
     if not listing.ok or not listing.entries:
         return []
+    names = [name for name in listing.entries if not accept or name.endswith(accept)]
+    if len(names) > MAX_DIR_FILES:
+        raise Unobservable(
+            "error",
+            f"{directory} contient {len(names)} fichiers de configuration, bien plus qu'une machine normale "
+            f"(au plus {MAX_DIR_FILES} sont lus) : ce dossier est anormal, faites-le examiner par votre prestataire.",
+        )
     found = []
-    for name in listing.entries:
-        if accept and not name.endswith(accept):
-            continue
+    for name in names:
         obs = host.read_file(f"{directory.rstrip('/')}/{name}")
         if obs.ok:
             found.append(obs)
