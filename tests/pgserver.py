@@ -12,6 +12,14 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+SOCKETS: dict[str, tuple[Path, int]] = {}  # a running server's URL -> its Unix socket folder and port
+
+
+def socket_url(url: str, database: str) -> str:
+    """The same server through its Unix socket: reachable from a network namespace too."""
+    folder, port = SOCKETS[url.rsplit("/", 1)[0] + "/postgres"]
+    return f"postgresql+psycopg://officine@/{database}?host={folder}&port={port}"
+
 
 def pg_bin() -> Path | None:
     base = Path("/usr/lib/postgresql")
@@ -67,8 +75,10 @@ def throwaway_postgres() -> Iterator[str]:
             if ready.returncode == 0:
                 break
             time.sleep(0.1)
+        SOCKETS[url] = (sock, port)
         yield url
     finally:
+        SOCKETS.pop(url, None)
         proc.terminate()
         proc.wait(timeout=30)
         shutil.rmtree(base, ignore_errors=True)

@@ -145,3 +145,20 @@ def test_mail_benchmark_runs_and_reports(tmp_path: Path) -> None:
         report["big_message_fresh_process"]["size_kb"] > 2000
         and report["first_message_fresh_process"]["verdict"] == "dangereux"
     )
+
+
+@pytest.mark.postgres
+def test_fleet_benchmark_runs_and_reports(tmp_path: Path) -> None:
+    out = tmp_path / "fleet.json"
+    command = [sys.executable, str(ROOT / "bench/fleet.py"), "--judged", "2", "--sizes", "3,6", "--requests", "2"]
+    proc = subprocess.run(
+        [*command, "--out", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+    result = json.loads(out.read_text())
+    assert result["jobs"] >= 2 and set(result["pages"]) == {"3", "6"}
+    assert result["receive_message"]["p50_ms"] > 0 and result["judge_per_pharmacy_ms"] > 0

@@ -25,7 +25,9 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     help="officine-cyber : l'hygiène cyber de la pharmacie, vérifiée sur ses postes.",
 )
+from officine.cli.agent import app as agent_app  # noqa: E402
 from officine.cli.backup import app as backup_app  # noqa: E402
+from officine.cli.fleet import app as fleet_app  # noqa: E402
 from officine.cli.incident import app as incident_app  # noqa: E402
 from officine.cli.mail import app as mail_app  # noqa: E402
 from officine.cli.passwords import app as passwords_app  # noqa: E402
@@ -37,6 +39,8 @@ app.add_typer(incident_app, name="incident")
 app.add_typer(passwords_app, name="motdepasse")
 app.add_typer(sentinel_app, name="sentinel")
 app.add_typer(mail_app, name="courriel")
+app.add_typer(fleet_app, name="fleet")
+app.add_typer(agent_app, name="agent")
 app.command()(serve)
 app.command()(demo)
 app.command("setup-code")(setup_code)

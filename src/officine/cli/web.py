@@ -11,7 +11,7 @@ import socket
 import ssl
 import sys
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Annotated
 
@@ -45,6 +45,8 @@ def _check_host(host: str, cert: Path | None) -> None:
 def _check_port(host: str, port: int) -> None:
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     with socket.socket(family) as probe:
+        if os.name != "nt":  # as uvicorn binds: connections of a stopped server (TIME_WAIT) do not count
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             probe.bind((host, port))
         except OSError as exc:
@@ -118,14 +120,17 @@ def _run(
     names: Sequence[str],
     code: str | None,
     processes: int = 1,
+    banner: Callable[[str, int, bool, Sequence[str], str | None], None] | None = None,
+    factory: str = "officine.web.app:create_app_from_environment",
 ) -> None:
-    """Serve the app; several processes share the work (each builds the app from the environment)."""
+    """Serve the app; several processes share the work (each builds the app from the environment
+    with `factory`)."""
     import uvicorn  # noqa: PLC0415
 
     _check_port(host, port)
-    _banner(host, port, cert is not None, names, code)
+    (banner or _banner)(host, port, cert is not None, names, code)
     uvicorn.run(
-        app if processes == 1 else "officine.web.app:create_app_from_environment",  # type: ignore[arg-type]
+        app if processes == 1 else factory,  # type: ignore[arg-type]
         factory=processes > 1,
         workers=processes if processes > 1 else None,
         host=host,

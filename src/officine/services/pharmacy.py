@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
 from pathlib import Path, PurePath
-from typing import Any, TypeVar, cast
+from typing import Any, Protocol, TypeVar, cast
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -86,13 +86,58 @@ def _snapshot(store: Store, snapshot_id: str) -> Snapshot:
     return snapshots_mod.reanalyse(snapshots_mod.parse(document, PurePath("base")))
 
 
+class SiteSource(Protocol):
+    """Where the facts about the whole pharmacy come from: this machine's backup plan and
+    incident journals (`LocalSite`), or what the pharmacy's agents sent to the fleet server."""
+
+    def facts(self, store: Store, answers: Answers, now: datetime) -> dict[str, Fact]: ...
+
+    def signature(self, store: Store, session: Session) -> str:
+        """A short signature of what the facts are made of (read in `session`, on `store`):
+        when it changes, re-judge."""
+        ...
+
+
+@dataclass
+class LocalSite:
+    """The pharmacy on this machine: the backup plan file, the guardian's records, the incident
+    journals in the data folder, the password audits recorded here."""
+
+    plan_path: Path | None = None
+
+    def facts(self, store: Store, answers: Answers, now: datetime) -> dict[str, Fact]:
+        return site_facts(answers, now, store=store, plan_path=self.plan_path)
+
+    def signature(self, store: Store, session: Session) -> str:
+        plan = self.plan_path or default_plan_path()
+        # A password audit recorded from the command line, the incident journals.
+        parts: list[object] = [incidents.signature(), session.scalar(select(func.max(PasswordAuditRow.id)))]
+        if plan.exists():
+            st = plan.stat()
+            parts += [
+                st.st_mtime_ns,
+                st.st_size,
+                session.scalar(select(func.max(BackupRunRow.id))),
+                session.scalar(select(func.max(BackupVerificationRow.id))),
+                session.scalar(select(func.max(DestinationSightingRow.id))),
+            ]
+        return hashlib.sha256(repr(parts).encode()).hexdigest()[:16]
+
+
 class Pharmacy:
     """One pharmacy's data in one store. Writes are serialised: one assessment at a time."""
 
-    def __init__(self, store: Store, knowledge: Knowledge | None = None, plan_path: Path | None = None) -> None:
+    def __init__(
+        self,
+        store: Store,
+        knowledge: Knowledge | None = None,
+        plan_path: Path | None = None,
+        site: SiteSource | None = None,
+    ) -> None:
         self.store = store
         self.knowledge = knowledge or load_knowledge()
         self.plan_path = plan_path
+        self.site: SiteSource = site or LocalSite(plan_path)
         self.responses = Responses(store, self.knowledge.questions(), set(self.knowledge.measures()))
         self._write = threading.Lock()
         self._checked_at: datetime | None = None
@@ -190,7 +235,7 @@ class Pharmacy:
         return outcomes
 
     def site_facts(self, answers: Answers, now: datetime) -> dict[str, Fact]:
-        return site_facts(answers, now, store=self.store, plan_path=self.plan_path)
+        return self.site.facts(self.store, answers, now)
 
     # -- judging --------------------------------------------------------------------------------
     def judge(
@@ -284,18 +329,7 @@ class Pharmacy:
         if session is None:
             with Session(self.store.engine) as own:
                 return self.site_inputs(own)
-        plan = self.plan_file()
-        parts: list[object] = [incidents.signature(), session.scalar(select(func.max(PasswordAuditRow.id)))]
-        if plan.exists():
-            st = plan.stat()
-            parts += [
-                st.st_mtime_ns,
-                st.st_size,
-                session.scalar(select(func.max(BackupRunRow.id))),
-                session.scalar(select(func.max(BackupVerificationRow.id))),
-                session.scalar(select(func.max(DestinationSightingRow.id))),
-            ]
-        return hashlib.sha256(repr(parts).encode()).hexdigest()[:16]
+        return self.site.signature(self.store, session)
 
     def _latest_snapshot_ids(self) -> list[str]:
         with Session(self.store.engine) as session:

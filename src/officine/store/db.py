@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -32,7 +33,8 @@ ENV_URL = "OFFICINE_DATABASE_URL"
 MIGRATION_LOCK_TIMEOUT_S = 300
 RECORD_ATTEMPTS = 5
 PG_MIGRATION_LOCK = 0x0FF1C1E  # any constant: the advisory lock every officine-cyber process takes
-HEAD_REVISION = "0010"
+HEAD_REVISION = "0012"
+SCHEMA_NAME = re.compile(r"[a-z][a-z0-9_]{0,62}")
 
 
 def scope_of(keys: list[str]) -> str:
@@ -71,9 +73,32 @@ class AuditSummary:
 
 
 class Store:
-    def __init__(self, url: str | None = None) -> None:
+    """One pharmacy's database. On PostgreSQL it may live in a schema of its own (`schema`), over
+    an engine shared with other schemas (`engine`): the fleet keeps each pharmacy in its own
+    schema, so every query the single-pharmacy code makes reads that pharmacy's rows only.
+    `fleet_home` marks the fleet's own schema, where migration 0012 adds the fleet's tables."""
+
+    def __init__(
+        self,
+        url: str | None = None,
+        *,
+        schema: str | None = None,
+        engine: Engine | None = None,
+        fleet_home: bool = False,
+    ) -> None:
         self.url = url or default_database_url()
         self.path: Path | None = None  # the SQLite file
+        self.schema = schema
+        self.fleet_home = fleet_home
+        if schema is not None and not SCHEMA_NAME.fullmatch(schema):
+            raise ValueError(f"invalid schema name {schema!r}")
+        self.engine: Engine
+        self.base_engine: Engine
+        if engine is not None:  # a schema over an engine another Store made (its listeners included)
+            self.base_engine = engine
+            self.engine = engine.execution_options(schema_translate_map={None: schema})
+            self._migrate()
+            return
         if self.url.startswith("sqlite:///"):
             path = self.path = Path(self.url.removeprefix("sqlite:///"))
             try:
@@ -90,7 +115,7 @@ class Store:
                     f"{ENV_DATA_DIR} ou une autre base avec {ENV_URL}."
                 ) from exc
         try:
-            self.engine: Engine = create_engine(self.url)
+            self.engine = create_engine(self.url)
         except (SQLAlchemyError, ImportError, ValueError) as exc:
             raise UserError(
                 f"Adresse de base de données invalide ({_describe(self.url)}). Exemples : "
@@ -99,6 +124,13 @@ class Store:
         if self.engine.dialect.name == "sqlite":
             event.listen(self.engine, "connect", _sqlite_pragmas)
         event.listen(self.engine, "handle_error", self._translate_error)
+        self.base_engine = self.engine
+        if schema is not None:
+            if self.engine.dialect.name != "postgresql":
+                raise UserError("Une base à plusieurs pharmacies (parc) demande PostgreSQL.")
+            # Every table name is written with this schema (ORM and Core alike); text SQL is not,
+            # and finds no table outside a schema: it fails rather than read another pharmacy.
+            self.engine = self.engine.execution_options(schema_translate_map={None: schema})
         self._migrate()
 
     def _translate_error(self, context: ExceptionContext) -> None:
@@ -127,13 +159,16 @@ class Store:
         with self.engine.begin() as conn:
             if conn.dialect.name == "postgresql":  # held until this transaction ends
                 conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": PG_MIGRATION_LOCK})
+                if self.schema is not None:  # migrations' own SQL (and Alembic's table) land there too
+                    conn.execute(text(f'CREATE SCHEMA IF NOT EXISTS "{self.schema}"'))
+                    conn.execute(text(f'SET LOCAL search_path TO "{self.schema}"'))
             yield conn
 
     def _migrate(self) -> None:
         """Bring the schema to the latest revision. Alembic (slow to import) only runs when needed."""
         try:
             with self.engine.connect() as conn:
-                if _current_revision(conn) == HEAD_REVISION:
+                if _current_revision(conn, self.schema) == HEAD_REVISION:
                     return
             from alembic import command  # noqa: PLC0415
             from alembic.config import Config  # noqa: PLC0415
@@ -143,7 +178,7 @@ class Store:
             config.set_main_option("script_location", str(resources.files("officine.store") / "migrations"))
             known = {rev.revision for rev in ScriptDirectory.from_config(config).walk_revisions()}
             with self._migration_lock() as conn:
-                current = _current_revision(conn)  # again: another process may have migrated meanwhile
+                current = _current_revision(conn, self.schema)  # again: another process may have migrated meanwhile
                 if current == HEAD_REVISION:
                     return
                 if current is not None and current not in known:
@@ -153,6 +188,7 @@ class Store:
                         "rien n'a été modifié."
                     )
                 config.attributes["connection"] = conn
+                config.attributes["fleet_home"] = self.fleet_home
                 command.upgrade(config, "head")
         except OperationalError as exc:
             raise UserError(
@@ -306,10 +342,11 @@ class Store:
             return None if row is None else dict(row.assessment)
 
 
-def _current_revision(conn: Connection) -> str | None:
-    if not inspect(conn).has_table("alembic_version"):
+def _current_revision(conn: Connection, schema: str | None = None) -> str | None:
+    if not inspect(conn).has_table("alembic_version", schema=schema):
         return None
-    return conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
+    table = f'"{schema}".alembic_version' if schema else "alembic_version"
+    return conn.execute(text(f"SELECT version_num FROM {table}")).scalar()  # noqa: S608 - a checked name
 
 
 def _aware(value: datetime) -> datetime:

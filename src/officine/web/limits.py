@@ -126,15 +126,18 @@ class BodyTooLarge(Exception):
 
 
 class BodyLimit:
-    def __init__(self, app: App, error_page: ErrorPage) -> None:
+    """`limits`: the largest body of a path (the dashboard's routes by default)."""
+
+    def __init__(self, app: App, error_page: ErrorPage, limits: Callable[[str], int] = body_limit) -> None:
         self.app = app
         self.error_page = error_page
+        self.limits = limits
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        limit = body_limit(scope["path"])
+        limit = self.limits(scope["path"])
         lengths = [v for k, v in scope["headers"] if k == b"content-length"]
         if lengths and (len(lengths) > 1 or not lengths[0].isdigit() or int(lengths[0]) > limit):
             await _answer(send, 413, self.error_page(413, "too_large"), close=True)
