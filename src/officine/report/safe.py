@@ -14,7 +14,6 @@ import re
 from typing import Any
 
 from rich.console import Console
-from rich.markup import escape
 from rich.text import Text
 
 # C0 controls but tab and newline, DEL and C1 controls, invisible format characters (bidi
@@ -44,9 +43,29 @@ def terminal_text(text: str, one_line: bool = False) -> str:
     return (_UNSAFE_ONE_LINE if one_line else _UNSAFE).sub(_visible, text)
 
 
+_BRACKET = re.compile(r"(\\*)\[")
+_TAG = re.compile(r"[a-z#/@][^[]*?]")  # what Rich takes for a tag after "[" (rich.markup.RE_TAGS)
+
+
+def _escape_markup(text: str) -> str:
+    """`text` shown as it is inside Rich markup. rich.markup.escape is not enough: Rich turns any
+    backslash-bracket outside a tag into a bare bracket, and a run of three backslashes before a
+    tag loses one; a trailing run would escape the tag that follows."""
+
+    def bracket(match: re.Match[str]) -> str:
+        slashes = match.group(1)
+        if _TAG.match(text, match.end()):  # a tag to Rich: escaped, the backslashes before it kept
+            return slashes * 2 + "\\["
+        return slashes + "\\[" if slashes else "["
+
+    out = _BRACKET.sub(bracket, text)
+    trailing = len(out) - len(out.rstrip("\\"))
+    return out + "\\" * trailing  # exact when a tag follows, as in "[bold]{value}[/bold]"
+
+
 def markup(value: Any) -> str:
     """A value from outside, ready to be placed inside Rich markup on one line."""
-    return escape(terminal_text(str(value), one_line=True))
+    return _escape_markup(terminal_text(str(value), one_line=True))
 
 
 class SafeConsole(Console):

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from zoneinfo import ZoneInfo
 
+from officine import dates
 from officine.sentinel.records import unacknowledged_alarms
 from officine.store import Store
 
@@ -38,7 +38,7 @@ class SentinelAlarm:
     @property
     def when(self) -> str:
         """French date and time, Paris time as everywhere a person reads (29/11/2026 à 16:05)."""
-        return f"{self.at.astimezone(ZoneInfo('Europe/Paris')):%d/%m/%Y à %H:%M}"
+        return dates.moment(self.at)
 
 
 def banner_alarms(store: Store) -> list[SentinelAlarm]:
