@@ -1,0 +1,137 @@
+"""`officine registre …` as a person runs it, and the exports opened by LibreOffice itself
+(headless conversion to CSV) and read back: they contain what was entered."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+from pypdf import PdfReader
+
+from helpers import officine
+from officine.registers.book import RegisterBook
+from officine.store import Store
+
+SOFFICE = shutil.which("soffice")
+
+
+@pytest.fixture
+def env(tmp_path: Path) -> dict[str, str]:
+    return {"OFFICINE_DATA_DIR": str(tmp_path / "data"), "OFFICINE_DATABASE_URL": f"sqlite:///{tmp_path / 'r.db'}"}
+
+
+def store_of(env: dict[str, str]) -> Store:
+    return Store(env["OFFICINE_DATABASE_URL"])
+
+
+def test_add_list_and_history_from_the_command_line(env: dict[str, str]) -> None:
+    added = officine(
+        "registre", "ajouter", "destructions", "identifiant=WD-123", "support=disque_dur",
+        "contenu=Base LGO 2015-2024", "methode=destruction_physique", "par=Jean Martin", "date=2026-11-02",
+        "--par", "Marie Martin, titulaire", env=env,
+    )  # fmt: skip
+    assert added.returncode == 0, added.stderr
+    assert "Destruction n° 1 « WD-123 »" in added.stdout
+    listed = officine("registre", "lister", "destructions", "--json", env=env)
+    doc = json.loads(listed.stdout)
+    assert doc["lignes"][0][1:4] == ["WD-123", "Disque dur", "Base LGO 2015-2024"]
+    assert "02/11/2026" in doc["lignes"][0]
+    history = officine("registre", "lister", "destructions", "--historique", "1", "--json", env=env)
+    versions = json.loads(history.stdout)
+    assert [v["by"] for v in versions] == ["Marie Martin, titulaire"]
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["cartes", "titulaire=Marie Curie", "type=cps", "etat=perdue"], "date de la perte"),
+        (["cartes", "titulaire=Marie Curie", "type=carte_bleue"], "Type"),
+        (["cartes", "titulaire"], "champ=valeur"),
+        (["prestataires", "nom=X Info", "service=Maintenance", "clause_art28=peut-être"], "oui"),
+        (["inconnu", "a=b"], "Registre inconnu"),
+    ],
+)
+def test_bad_input_exits_2_in_french_and_stores_nothing(env: dict[str, str], args: list[str], message: str) -> None:
+    result = officine("registre", "ajouter", *args, "--par", "Marie Martin, titulaire", env=env)
+    assert result.returncode == 2
+    assert message in result.stderr and "Traceback" not in result.stderr
+    if args[0] != "inconnu":
+        assert RegisterBook(store_of(env)).entries(args[0]) == []
+
+
+def test_export_then_import_round_trip_and_refusals(env: dict[str, str], tmp_path: Path) -> None:
+    officine("registre", "ajouter", "cartes", "titulaire=Marie Curie", "type=e_cps", "--par", "Marie Martin", env=env)
+    out = tmp_path / "cartes.json"
+    assert officine("registre", "exporter", "cartes", str(out), env=env).returncode == 0
+    other = {**env, "OFFICINE_DATABASE_URL": f"sqlite:///{tmp_path / 'other.db'}"}
+    result = officine("registre", "importer", "cartes", str(out), "--par", "Marie Martin", env=other)
+    assert result.returncode == 0, result.stderr
+    imported = RegisterBook(store_of(other)).entries("cartes")
+    assert [(e.data["titulaire"], e.data["type"]) for e in imported] == [("Marie Curie", "e_cps")]
+    # One bad entry in the file: nothing is imported.
+    bad = tmp_path / "bad.json"
+    bad.write_text(
+        json.dumps({"registre": "cartes", "entrees": [{"titulaire": "Ok Ok", "type": "cps"}, {"type": "x"}]})
+    )
+    refused = officine("registre", "importer", "cartes", str(bad), "--par", "Marie Martin", env=other)
+    assert refused.returncode == 2 and "entrée n° 2" in refused.stderr
+    assert len(RegisterBook(store_of(other)).entries("cartes")) == 1
+    wrong = officine("registre", "importer", "prestataires", str(out), "--par", "Marie Martin", env=other)
+    assert wrong.returncode == 2 and "pas de « prestataires »" in " ".join(wrong.stderr.split())
+    garbage = tmp_path / "g.json"
+    garbage.write_bytes(b"\xff\xfe{")
+    assert officine("registre", "importer", "cartes", str(garbage), "--par", "Marie Martin", env=other).returncode == 2
+
+
+def fill(env: dict[str, str]) -> None:
+    store = store_of(env)
+    book = RegisterBook(store)
+    officine("registre", "lister", "traitements", env=env)  # first opening: pre-filled
+    first = book.entries("traitements")[0]
+    data = {**first.data, "conservation": "=10 ans ; ordonnancier", "remarque": "Relu avec l'expert-comptable"}
+    book.update("traitements", first.number, data, "Marie Martin", first.version)
+
+
+def libreoffice_csv(path: Path, tmp_path: Path) -> list[list[str]]:
+    outdir = tmp_path / f"lo-{path.suffix[1:]}"
+    subprocess.run(
+        [
+            str(SOFFICE), "--headless", "--norestore", f"-env:UserInstallation=file://{tmp_path / 'lo-profile'}",
+            "--convert-to", "csv:Text - txt - csv (StarCalc):44,34,76", "--outdir", str(outdir), str(path),
+        ],
+        check=True, capture_output=True, timeout=120, env={**os.environ, "HOME": str(tmp_path)},
+    )  # fmt: skip
+    text = (outdir / f"{path.stem}.csv").read_text(encoding="utf-8")
+    return list(csv.reader(io.StringIO(text)))
+
+
+@pytest.mark.skipif(SOFFICE is None, reason="LibreOffice (soffice) is not installed")
+@pytest.mark.parametrize("fmt", ["ods", "xlsx"])
+def test_spreadsheets_open_in_libreoffice_with_what_was_entered(env: dict[str, str], tmp_path: Path, fmt: str) -> None:
+    fill(env)
+    out = tmp_path / f"traitements.{fmt}"
+    assert officine("registre", "exporter", "traitements", str(out), env=env).returncode == 0
+    rows = libreoffice_csv(out, tmp_path)
+    assert rows[0][:3] == ["N°", "Nom du traitement", "Finalité"]
+    assert len(rows) == 1 + len(RegisterBook(store_of(env)).entries("traitements"))
+    first = rows[1]
+    assert first[1] == "Dispensation et dossier patient (logiciel d'officine)"
+    # What was typed comes back as typed: a leading "=" stays text, never a formula.
+    assert "=10 ans ; ordonnancier" in first
+    assert "Relu avec l'expert-comptable" in first
+
+
+def test_pdf_export_holds_the_entries(env: dict[str, str], tmp_path: Path) -> None:
+    fill(env)
+    officine("registre", "ajouter", "cartes", "titulaire=Marie Curie", "type=cps", "--par", "Marie Martin", env=env)
+    for register, expected in (("traitements", "Relu avec"), ("cartes", "Marie Curie")):
+        out = tmp_path / f"{register}.pdf"
+        assert officine("registre", "exporter", register, str(out), env=env).returncode == 0
+        text = " ".join((page.extract_text() or "") for page in PdfReader(out).pages)
+        assert expected in " ".join(text.split())
