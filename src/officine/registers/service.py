@@ -5,6 +5,8 @@ of one entry, add or change entries from what a person typed, export and import.
 from __future__ import annotations
 
 import typing
+from dataclasses import dataclass
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -120,3 +122,96 @@ def import_file(store: Store, register: str, raw: bytes, by: str) -> list[str]:
         raise UserError("Le registre des violations ne s'importe pas : notez chaque violation (« ajouter »).")
     items = [typed(register, item) for item in exports.read_import(raw, register)]
     return [e.label for e in RegisterBook(store).import_entries(register, items, by)]
+
+
+@dataclass(frozen=True)
+class FieldSpec:
+    """One field of a register's form: how it is typed (text, long text, choice, several choices,
+    yes/no, date, date and time, number), its French label, help and choices."""
+
+    name: str
+    label: str
+    kind: str
+    required: bool
+    help: str = ""
+    choices: tuple[tuple[str, str], ...] = ()
+    max_length: int | None = None
+
+
+def form_fields(register: str) -> list[FieldSpec]:
+    if register == "violations":
+        return _breach_fields()
+    model = schemas.model_for(register)
+    helps = schemas.words()["fields"].get(register, {})
+    found = []
+    for name, info in model.model_fields.items():
+        annotation = info.annotation
+        values = _literal_values(annotation)
+        args = typing.get_args(annotation)
+        max_length = next((m.max_length for m in info.metadata if hasattr(m, "max_length")), None)
+        if annotation is bool:
+            kind = "bool"
+        elif typing.get_origin(annotation) is list:
+            kind, values = "multi", _literal_values(args[0]) if args else []
+        elif values:
+            kind = "choice"
+        elif annotation is date or date in args:
+            kind = "date"
+        elif max_length is not None and max_length > schemas.SHORT:
+            kind = "long"
+        else:
+            kind = "text"
+        choices = tuple((v, schemas.choice_label(name, v)) for v in values)
+        help_text = str(helps.get(name, {}).get("help", ""))
+        found.append(
+            FieldSpec(name, schemas.label(register, name), kind, info.is_required(), help_text, choices, max_length)
+        )
+    return found
+
+
+def _breach_fields() -> list[FieldSpec]:
+    model = breaches.BreachForm
+    found = []
+    for name, info in model.model_fields.items():
+        annotation = info.annotation
+        args = typing.get_args(annotation)
+        values = _literal_values(annotation)
+        if values:
+            labels = breaches.DECISIONS if name == "decision" else {v: v for v in values}
+            kind, choices = "choice", tuple((v, labels.get(v, v)) for v in values)
+        else:
+            choices = ()
+            if annotation is datetime or datetime in args:
+                kind = "datetime"
+            elif annotation is int or int in args:
+                kind = "number"
+            else:
+                kind = "long" if name not in ("contact",) else "text"
+        found.append(FieldSpec(name, breaches.LABELS[name], kind, info.is_required(), "", choices))
+    return found
+
+
+def form_values(register: str, number: int | None, store: Store) -> tuple[dict[str, Any], int]:
+    """The values an edit form starts from, and the version they were read at."""
+    if register == "violations":
+        view = next((v for v in breaches.views() if v.number == number), None)
+        if view is None:
+            raise UserError(f"Pas de violation n° {number} au registre.")
+        return breaches.form_of(view.breach), view.versions
+    if number is None:
+        return {}, 0
+    entry = RegisterBook(store).entry(register, number)
+    if entry is None:
+        raise UserError(f"Pas d'entrée n° {number} dans ce registre.")
+    return dict(entry.data), entry.version
+
+
+def field_errors(register: str, raw: dict[str, Any]) -> dict[str, str]:
+    """Every refused field of a submitted form (the page marks each one, keeping what was typed)."""
+    if register == "violations":
+        return breaches.field_errors(raw)
+    try:
+        data = typed(register, raw)
+    except UserError as exc:
+        return {"": exc.message}
+    return schemas.field_errors(register, data)

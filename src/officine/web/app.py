@@ -123,6 +123,7 @@ def create_app(
         routes_mail,
         routes_pages,
         routes_passwords,
+        routes_registers,
         routes_team,
         routes_workstations,
     )
@@ -164,6 +165,7 @@ def create_app(
     app.include_router(routes_workstations.router)
     app.include_router(routes_backups.router)
     app.include_router(routes_incident.router)
+    app.include_router(routes_registers.router)
 
     @app.exception_handler(Redirect)
     async def _redirect(request: Request, exc: Redirect) -> Response:
