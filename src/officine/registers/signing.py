@@ -299,10 +299,13 @@ def _attachments(reader: object) -> dict[str, bytes]:
 
     root = reader.root  # type: ignore[attr-defined]
     found: dict[str, bytes] = {}
-    names = root.get("/Names")
+    if "/Names" not in root:
+        return found
+    names = root["/Names"]  # indexing dereferences (get() would not)
     if not isinstance(names, generic.DictionaryObject) or "/EmbeddedFiles" not in names:
         return found
-    pairs = names["/EmbeddedFiles"].get("/Names") or []
+    tree = names["/EmbeddedFiles"]
+    pairs = tree["/Names"] if isinstance(tree, generic.DictionaryObject) and "/Names" in tree else []
     for i in range(0, min(len(pairs), 16) - 1, 2):
         name = str(pairs[i])
         stream = pairs[i + 1].get_object()["/EF"]["/F"].get_object()
