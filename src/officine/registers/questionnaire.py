@@ -364,3 +364,55 @@ def latest(store: Store) -> list[dict[str, Any]]:
             }
             for r in rows
         ]
+
+
+def read_form_file(raw: bytes) -> dict[str, Any]:
+    """A form file made by `officine questionnaire demander`, checked enough to sign from it."""
+    try:
+        form = json.loads(raw.decode("utf-8-sig"))
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
+        raise UserError(
+            "Ce fichier n'est pas un formulaire de questionnaire d'officine-cyber (JSON illisible)."
+        ) from exc
+    needed = ("questionnaire", "version", "pharmacie", "prestataire", "nonce", "engagement")
+    if (
+        not isinstance(form, dict)
+        or form.get("questionnaire") != "officine-cyber"
+        or any(k not in form for k in needed)
+    ):
+        raise UserError("Ce fichier n'est pas un formulaire de questionnaire d'officine-cyber.")
+    if form["version"] != definition()["version"]:
+        raise UserError(
+            "Ce formulaire vient d'une autre version d'officine-cyber : demandez-en un nouveau à la pharmacie."
+        )
+    form = {k: (" ".join(str(form[k]).split())[:300] if k != "version" else form[k]) for k in needed}
+    return form
+
+
+def answers_of(data: Any) -> dict[str, Any]:
+    """Answers written by the provider (a YAML file): {"Q01": "oui", "Q02": {"reponse": …}, …}."""
+    if not isinstance(data, dict):
+        raise UserError("Le fichier de réponses doit associer chaque question (Q01…) à sa réponse.")
+    return {str(k): ("" if v is None else v) for k, v in data.items()}
+
+
+def answers_template() -> str:
+    """A YAML skeleton of the answers, with the choices of each question in comments."""
+    lines = ["# Réponses au questionnaire de sécurité : une réponse par question (la valeur entre crochets)."]
+    for item in items():
+        lines.append(f"# {item['id']} — {item['theme']} : {' '.join(str(item['text']).split())}")
+        lines.append("#   " + " | ".join(f"[{c['value']}] {c['label']}" for c in item["choices"]))
+        if item.get("fields"):
+            lines.append(f"{item['id']}:")
+            lines.append("  reponse: ")
+            lines += [f"  {field}: " for field in item["fields"]]
+        else:
+            lines.append(f"{item['id']}: ")
+    return "\n".join(lines) + "\n"
+
+
+def stored_pdf(store: Store, questionnaire_id: int) -> bytes | None:
+    """The signed PDF exactly as it was received."""
+    with Session(store.engine) as session:
+        row = session.get(QuestionnaireRow, questionnaire_id)
+        return None if row is None else bytes(row.pdf)

@@ -115,8 +115,8 @@ def typed(register: str, raw: dict[str, Any]) -> dict[str, Any]:
         elif kind.startswith("list["):
             items = value if isinstance(value, list) else str(value).split(",")
             result[key] = [str(x).strip() for x in items if str(x).strip()]
-        elif isinstance(value, str) and not value.strip() and not info.is_required() and info.default is None:
-            result[key] = None
+        elif isinstance(value, str) and not value.strip() and not info.is_required():
+            continue  # left empty: the field's default (nothing, or its usual value)
         else:
             result[key] = value
     return result

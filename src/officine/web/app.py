@@ -123,6 +123,7 @@ def create_app(
         routes_mail,
         routes_pages,
         routes_passwords,
+        routes_questionnaire,
         routes_registers,
         routes_team,
         routes_workstations,
@@ -166,6 +167,7 @@ def create_app(
     app.include_router(routes_backups.router)
     app.include_router(routes_incident.router)
     app.include_router(routes_registers.router)
+    app.include_router(routes_questionnaire.router)
 
     @app.exception_handler(Redirect)
     async def _redirect(request: Request, exc: Redirect) -> Response:
