@@ -135,3 +135,48 @@ def test_pdf_export_holds_the_entries(env: dict[str, str], tmp_path: Path) -> No
         assert officine("registre", "exporter", register, str(out), env=env).returncode == 0
         text = " ".join((page.extract_text() or "") for page in PdfReader(out).pages)
         assert expected in " ".join(text.split())
+
+
+def test_questionnaire_offline_round_trip_from_the_command_line(env: dict[str, str], tmp_path: Path) -> None:
+    """The pharmacy asks, the provider fills and signs on its own machine (another data folder,
+    no database), the pharmacy imports: once, and never a changed file."""
+    by = ("--par", "Marie Martin, titulaire")
+    officine("registre", "ajouter", "prestataires", "nom=InfoPharma", "service=Maintenance", *by, env=env)
+    form = tmp_path / "formulaire.json"
+    asked = officine("questionnaire", "demander", "1", "--fichier", str(form), *by, env=env)
+    assert asked.returncode == 0, asked.stderr
+    assert "/questionnaire/" in asked.stdout
+    provider_env = {
+        "OFFICINE_DATA_DIR": str(tmp_path / "provider"),
+        "OFFICINE_MOT_DE_PASSE_CERTIFICAT": "Cle-du-prestataire-2026",
+    }
+    answers = tmp_path / "reponses.yaml"
+    assert officine("questionnaire", "modele", str(answers), env=provider_env).returncode == 0
+    lines = []
+    for skeleton in answers.read_text(encoding="utf-8").splitlines():
+        line = skeleton
+        if line.startswith("Q") and line.endswith(": "):
+            line += "sans_objet" if line.startswith("Q04") else "oui"
+        elif line == "  reponse: ":  # Q02 (where data is hosted) and Q06 (remote maintenance)
+            line += "aucun" if "Q02" in lines[-1] else "sans_objet"
+        lines.append(line)
+    answers.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    pdf = tmp_path / "signe.pdf"
+    filled = officine(
+        "questionnaire", "remplir", str(form), "--reponses", str(answers), "--sortie", str(pdf),
+        "--creer-certificat", str(tmp_path / "moi.p12"), "--nom", "Jean Martin", "--societe", "InfoPharma",
+        env=provider_env,
+    )  # fmt: skip
+    assert filled.returncode == 0, filled.stderr
+    assert "auto-signé" in " ".join(filled.stderr.split())
+    changed = tmp_path / "change.pdf"
+    data = bytearray(pdf.read_bytes())
+    data[len(data) // 2] ^= 0x04
+    changed.write_bytes(bytes(data))
+    refused = officine("questionnaire", "importer", str(changed), *by, env=env)
+    assert refused.returncode == 2 and "refusé" in refused.stderr and "Traceback" not in refused.stderr
+    accepted = officine("questionnaire", "importer", str(pdf), *by, env=env)
+    assert accepted.returncode == 0, accepted.stderr
+    assert "Jean Martin" in accepted.stdout
+    again = officine("questionnaire", "importer", str(pdf), *by, env=env)
+    assert again.returncode == 2 and "qu'une fois" in " ".join(again.stderr.split())
