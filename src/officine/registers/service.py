@@ -136,6 +136,7 @@ class FieldSpec:
     help: str = ""
     choices: tuple[tuple[str, str], ...] = ()
     max_length: int | None = None
+    default: Any = None  # what a new entry's form shows
 
 
 def form_fields(register: str) -> list[FieldSpec]:
@@ -163,8 +164,11 @@ def form_fields(register: str) -> list[FieldSpec]:
             kind = "text"
         choices = tuple((v, schemas.choice_label(name, v)) for v in values)
         help_text = str(helps.get(name, {}).get("help", ""))
+        default = None if info.is_required() or info.default_factory is not None else info.default
         found.append(
-            FieldSpec(name, schemas.label(register, name), kind, info.is_required(), help_text, choices, max_length)
+            FieldSpec(
+                name, schemas.label(register, name), kind, info.is_required(), help_text, choices, max_length, default
+            )
         )
     return found
 
@@ -187,7 +191,8 @@ def _breach_fields() -> list[FieldSpec]:
                 kind = "number"
             else:
                 kind = "long" if name not in ("contact",) else "text"
-        found.append(FieldSpec(name, breaches.LABELS[name], kind, info.is_required(), "", choices))
+        default = None if info.is_required() else info.default
+        found.append(FieldSpec(name, breaches.LABELS[name], kind, info.is_required(), "", choices, None, default))
     return found
 
 

@@ -137,6 +137,7 @@ async def provider_answer(request: Request, token: str) -> Response:
         done = await run_in_threadpool(
             questionnaire.import_signed, web.store, pdf, f"prestataire par lien ({identity.subject})"[:64], "lien"
         )
+        await run_in_threadpool(web.pharmacy.reassess)
     except _Refused as exc:
         return _refused(request, exc.message)
     except UserError as exc:
@@ -176,6 +177,7 @@ async def import_pdf(request: Request) -> Response:
         if given is None:
             raise UserError("Choisissez le PDF signé renvoyé par le prestataire.")
         done = await run_in_threadpool(questionnaire.import_signed, web.store, given[1], user.username, "fichier")
+        await run_in_threadpool(web.pharmacy.reassess)  # CTR-01 reads the questionnaires
     except UserError as exc:
         return web.page(
             request, "questionnaires.html", user, status=400, error=exc.message, received=_received(web.store)

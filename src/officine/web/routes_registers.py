@@ -116,6 +116,7 @@ async def add_entry(request: Request, name: str) -> Response:
     raw = _raw(register, form)
     try:
         await run_in_threadpool(service.add, web.store, register, raw, user.username)
+        await run_in_threadpool(web.pharmacy.reassess)  # the verdicts that read this register
     except UserError as exc:
         errors = service.field_errors(register, raw)
         return _list_page(
@@ -181,6 +182,7 @@ async def change_entry(request: Request, name: str, number: int) -> Response:
     try:
         read_version = int(str(form.get("version") or "0"))
         await run_in_threadpool(service.update, web.store, register, number, raw, user.username, read_version)
+        await run_in_threadpool(web.pharmacy.reassess)
     except (UserError, ValueError) as exc:
         message = exc.message if isinstance(exc, UserError) else "Formulaire incomplet : rechargez la page."
         errors = service.field_errors(register, raw)
@@ -209,6 +211,7 @@ async def entry_action(request: Request, name: str, number: int, action: str) ->
     try:
         read_version = int(str(form.get("version") or "0"))
         await run_in_threadpool(method, register, number, user.username, read_version)
+        await run_in_threadpool(web.pharmacy.reassess)
     except (UserError, ValueError) as exc:
         message = exc.message if isinstance(exc, UserError) else "Formulaire incomplet : rechargez la page."
         return _entry_page(web, request, user, register, number, 400, error=message)
