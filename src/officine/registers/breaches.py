@@ -17,8 +17,7 @@ from officine.incident.breach import NOTIFICATION_DELAY, PARIS, Breach, deadline
 from officine.incident.journal import Appended
 from officine.incident.register import history, list_breaches, record, register_journal
 from officine.incident.verification import ALTERED
-from officine.registers.schemas import LONG, SHORT, Line, _Entry
-from officine.validation import describe
+from officine.registers.schemas import LONG, SHORT, Line, _Entry, errors_by_field, refusal
 
 Decision = Literal["notifiee", "non_notifiee", "en_attente"]
 LABELS = {
@@ -143,35 +142,18 @@ def form_of(b: Breach) -> dict[str, Any]:
 
 
 def parse(data: dict[str, Any], where: str = "") -> BreachForm:
-    cleaned = {k: (None if v == "" and k in _OPTIONAL else v) for k, v in data.items()}
     try:
-        return BreachForm.model_validate(cleaned)
+        return BreachForm.model_validate(_cleaned(data))
     except ValidationError as exc:
-        first = exc.errors(include_url=False)[0]
-        if first["type"] == "value_error" and not first["loc"]:
-            text = str((first.get("ctx") or {}).get("error", "valeur refusée"))
-        else:
-            text = describe(first, LABELS)
-        prefix = f"{where} : " if where else ""
-        raise UserError(f"{prefix}{text}. Rien n'a été noté.") from exc
+        raise UserError(f"{refusal(exc, LABELS, where)} Rien n'a été noté.") from exc
 
 
 def field_errors(data: dict[str, Any]) -> dict[str, str]:
-    cleaned = {k: (None if v == "" and k in _OPTIONAL else v) for k, v in data.items()}
-    try:
-        BreachForm.model_validate(cleaned)
-    except ValidationError as exc:
-        found: dict[str, str] = {}
-        for err in exc.errors(include_url=False):
-            key = str(err["loc"][0]) if err["loc"] else ""
-            if key not in found:
-                found[key] = (
-                    str((err.get("ctx") or {}).get("error", "valeur refusée"))
-                    if err["type"] == "value_error" and not err["loc"]
-                    else describe({**err, "loc": ()}, LABELS)
-                )
-        return found
-    return {}
+    return errors_by_field(BreachForm, _cleaned(data), LABELS)
+
+
+def _cleaned(data: dict[str, Any]) -> dict[str, Any]:
+    return {k: (None if v == "" and k in _OPTIONAL else v) for k, v in data.items()}
 
 
 _OPTIONAL = ("survenue", "nombre_personnes", "nombre_enregistrements", "notifiee_le")

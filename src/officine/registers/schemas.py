@@ -247,22 +247,30 @@ def validate(register: str, data: dict[str, Any], where: str = "") -> _Entry:
     try:
         return model.model_validate(data)
     except ValidationError as exc:
-        first = exc.errors(include_url=False)[0]
-        if first["type"] == "value_error" and not first["loc"]:  # a rule across fields
-            text = str((first.get("ctx") or {}).get("error", "valeur refusée"))
-        else:
-            text = describe(first, labels)
-        more = len(exc.errors()) - 1
-        suffix = f" (et {more} autre(s) problème(s))" if more else ""
-        prefix = f"{where} : " if where else ""
-        raise UserError(f"{prefix}{text}{suffix}. Rien n'a été enregistré.") from exc
+        raise UserError(f"{refusal(exc, labels, where)} Rien n'a été enregistré.") from exc
+
+
+def refusal(exc: ValidationError, labels: dict[str, str], where: str = "") -> str:
+    """The first problem of a refused entry in French, and how many others there are."""
+    first = exc.errors(include_url=False)[0]
+    if first["type"] == "value_error" and not first["loc"]:  # a rule across fields
+        text = str((first.get("ctx") or {}).get("error", "valeur refusée"))
+    else:
+        text = describe(first, labels)
+    more = len(exc.errors()) - 1
+    suffix = f" (et {more} autre(s) problème(s))" if more else ""
+    prefix = f"{where} : " if where else ""
+    return f"{prefix}{text}{suffix}."
 
 
 def field_errors(register: str, data: dict[str, Any]) -> dict[str, str]:
     """Every refused field with its French reason, for a form that marks each one ("" for a rule
     across fields)."""
     model = model_for(register)
-    labels = {name: label(register, name) for name in model.model_fields}
+    return errors_by_field(model, data, {name: label(register, name) for name in model.model_fields})
+
+
+def errors_by_field(model: type[BaseModel], data: dict[str, Any], labels: dict[str, str]) -> dict[str, str]:
     try:
         model.model_validate(data)
     except ValidationError as exc:
