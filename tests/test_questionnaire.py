@@ -5,12 +5,15 @@ providers' register."""
 
 from __future__ import annotations
 
+import gc
+from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 from sqlalchemy import func, select
+from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 from officine.errors import UserError
@@ -40,6 +43,16 @@ def all_yes(**overrides: Any) -> dict[str, Any]:
     )
     answers.update(overrides)
     return answers
+
+
+@pytest.fixture(autouse=True)
+def _release_databases() -> Iterator[None]:
+    """Each test's databases closed when it ends: something keeps their engines alive, and the
+    whole suite would otherwise run out of file descriptors (select() fails above 1024)."""
+    yield
+    for obj in gc.get_objects():
+        if isinstance(obj, Engine):
+            obj.dispose()
 
 
 @pytest.fixture

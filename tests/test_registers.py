@@ -4,12 +4,15 @@ turning the verdict the way the raw data says."""
 
 from __future__ import annotations
 
+import gc
+from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 from sqlalchemy import update
+from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 from officine.catalogue.model import Verdict
@@ -24,9 +27,21 @@ from officine.store.models import QuestionnaireRequestRow, QuestionnaireRow, Reg
 TODAY = date.today()
 
 
+@pytest.fixture(autouse=True)
+def _release_databases() -> Iterator[None]:
+    """Each test's databases closed when it ends: something keeps their engines alive, and the
+    whole suite would otherwise run out of file descriptors (select() fails above 1024)."""
+    yield
+    for obj in gc.get_objects():
+        if isinstance(obj, Engine):
+            obj.dispose()
+
+
 @pytest.fixture
-def store(tmp_path: Path) -> Store:
-    return Store(f"sqlite:///{tmp_path / 'r.db'}")
+def store(tmp_path: Path) -> Iterator[Store]:
+    s = Store(f"sqlite:///{tmp_path / 'r.db'}")
+    yield s
+    s.engine.dispose()
 
 
 def judge(store: Store, answers: dict[str, str] | None = None) -> dict[str, Any]:
@@ -155,7 +170,10 @@ def test_empty_registers_leave_the_questions_to_decide(store: Store) -> None:
 def test_processing_register_proposals_do_not_pass_until_a_person_reviews_them(store: Store) -> None:
     book = RegisterBook(store)
     book.prefill("traitements", proposals("traitements"))
-    results = judge(store, {"RGPD-01.q1": "oui"})
+    results = judge(store, {"RGPD-01.q1": "oui", "RGPD-02.q1": "oui"})
+    # Retention periods written by officine-cyber are proposals until someone confirms them.
+    filled = next(e for e in book.entries("traitements") if e.data["conservation"])
+    assert any(filled.label in t and "à confirmer" in t for t in machine_lines(results["RGPD-02"]))
     # Proposals nobody read: the register is not kept, whatever the answer says.
     assert results["RGPD-01"].verdict is Verdict.fail
     assert any("n'a été relu" in t for t in machine_lines(results["RGPD-01"]))

@@ -4,21 +4,34 @@
 from __future__ import annotations
 
 import csv
+import gc
 import io
 import json
 import os
 import shutil
 import subprocess
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from pypdf import PdfReader
+from sqlalchemy.engine import Engine
 
 from helpers import officine
 from officine.registers.book import RegisterBook
 from officine.store import Store
 
 SOFFICE = shutil.which("soffice")
+
+
+@pytest.fixture(autouse=True)
+def _release_databases() -> Iterator[None]:
+    """Each test's databases closed when it ends: something keeps their engines alive, and the
+    whole suite would otherwise run out of file descriptors (select() fails above 1024)."""
+    yield
+    for obj in gc.get_objects():
+        if isinstance(obj, Engine):
+            obj.dispose()
 
 
 @pytest.fixture
@@ -152,7 +165,7 @@ def test_questionnaire_offline_round_trip_from_the_command_line(env: dict[str, s
     }
     answers = tmp_path / "reponses.yaml"
     assert officine("questionnaire", "modele", str(answers), env=provider_env).returncode == 0
-    lines = []
+    lines: list[str] = []
     for skeleton in answers.read_text(encoding="utf-8").splitlines():
         line = skeleton
         if line.startswith("Q") and line.endswith(": "):

@@ -4,8 +4,10 @@ longer works; a signed PDF imported by hand is verified, a changed byte refused 
 
 from __future__ import annotations
 
+import gc
 import html
 import re
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -13,6 +15,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import update
+from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 from officine.registers import questionnaire
@@ -22,6 +25,16 @@ from web_helpers import csrf, new_client, post, signed_in
 
 KEY_PASSWORD = "Cle-du-prestataire-2026"
 LINK = re.compile(r'<code id="lien">https?://[^/]+(/questionnaire/[A-Za-z0-9_-]+)</code>')
+
+
+@pytest.fixture(autouse=True)
+def _release_databases() -> Iterator[None]:
+    """Each test's databases closed when it ends: something keeps their engines alive, and the
+    whole suite would otherwise run out of file descriptors (select() fails above 1024)."""
+    yield
+    for obj in gc.get_objects():
+        if isinstance(obj, Engine):
+            obj.dispose()
 
 
 @pytest.fixture

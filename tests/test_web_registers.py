@@ -4,16 +4,29 @@ refused, exports downloaded, and the verdicts following the registers."""
 
 from __future__ import annotations
 
+import gc
 import html
+from collections.abc import Iterator
 from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy.engine import Engine
 
 from officine.registers.book import RegisterBook
 from officine.store import Store
 from web_helpers import csrf, post, signed_in
+
+
+@pytest.fixture(autouse=True)
+def _release_databases() -> Iterator[None]:
+    """Each test's databases closed when it ends: something keeps their engines alive, and the
+    whole suite would otherwise run out of file descriptors (select() fails above 1024)."""
+    yield
+    for obj in gc.get_objects():
+        if isinstance(obj, Engine):
+            obj.dispose()
 
 
 @pytest.fixture

@@ -92,20 +92,22 @@ def processing_register(ctx: CheckContext) -> Outcome:
     return worst(findings)
 
 
-@check("RGPD-02", reasons=("register_empty", "retention_set", "retention_missing"), scope="site")
+@check("RGPD-02", reasons=("register_empty", "retention_set", "retention_missing", "retention_proposed"), scope="site")
 def retention(ctx: CheckContext) -> Outcome:
     state = _state(ctx)
     items = state["traitements"] if state else []
     if state is None or not items:
         return _empty(ctx, "register_empty")
-    return worst(
-        [
-            finding(Verdict.passed, "retention_set", i["label"], entry=i["label"])
-            if i["conservation"]
-            else finding(Verdict.fail, "retention_missing", i["label"], entry=i["label"])
-            for i in items
-        ]
-    )
+    findings = []
+    for i in items:
+        label = i["label"]
+        if not i["conservation"]:
+            findings.append(finding(Verdict.fail, "retention_missing", label, entry=label))
+        elif i["reviewed_at"] is None:  # a period officine-cyber proposed is not one the pharmacy fixed
+            findings.append(finding(Verdict.warn, "retention_proposed", label, entry=label))
+        else:
+            findings.append(finding(Verdict.passed, "retention_set", label, entry=label))
+    return worst(findings)
 
 
 @check("RGPD-03", reasons=("register_empty", "aipd_decided", "aipd_to_check"), scope="site")
