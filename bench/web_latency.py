@@ -2,7 +2,7 @@
 of 10 workstations.
 
 Run: .venv/bin/python bench/web_latency.py [--hours 8760] [--hosts 10] [--clients 20]
-     [--requests 40] [--processes 1,2] [--backends sqlite,postgresql]
+     [--requests 40] [--processes 1,2] [--backends sqlite,postgresql] [--drivers processes,asyncio]
 
 For each database: fill it with `hours` audits of `hosts` workstations (real snapshots of this
 machine under ten identities, real assessments from evaluate()), count the database sessions
@@ -16,6 +16,7 @@ Goal: p95 under 150 ms for every main page under 20 clients, with no error.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import contextlib
 import copy
 import hashlib
@@ -222,8 +223,21 @@ def fill(url: str, hours: int, hosts: int) -> dict[str, Any]:
     }
 
 
+def session_cpu_seconds(sid: int) -> float:
+    """CPU time (user + system) of every live process of this session: the server and its workers."""
+    total = 0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rpartition(")")[2].split()
+        except OSError:
+            continue  # gone meanwhile
+        if int(fields[3]) == sid:  # field 6 of proc(5): the session id
+            total += int(fields[11]) + int(fields[12])  # utime, stime
+    return total / os.sysconf("SC_CLK_TCK")
+
+
 @contextmanager
-def server(url: str, data_dir: Path, processes: int) -> Iterator[int]:
+def server(url: str, data_dir: Path, processes: int) -> Iterator[tuple[int, int]]:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
@@ -237,7 +251,7 @@ def server(url: str, data_dir: Path, processes: int) -> Iterator[int]:
                     break
             time.sleep(0.1)
         time.sleep(1.0 * processes)  # every process up
-        yield port
+        yield port, proc.pid
     finally:
         os.killpg(proc.pid, signal.SIGTERM)  # the server and its worker processes
         proc.wait(30)
@@ -299,19 +313,85 @@ def _client(port: int, requests: int, start: Any, results: Any) -> None:
     results.put((timings, errors))
 
 
-def time_pages(port: int, clients: int, requests: int) -> dict[str, Any]:
-    """`clients` signed-in clients, all at once, each requesting every page in turn."""
-    ctx = multiprocessing.get_context("fork")
-    start, results = ctx.Barrier(clients + 1), ctx.Queue()
-    procs = [ctx.Process(target=_client, args=(port, requests, start, results)) for _ in range(clients)]
-    for p in procs:
-        p.start()
-    start.wait()
+async def _read_response(reader: asyncio.StreamReader) -> tuple[int, bytes]:
+    """One HTTP/1.1 response: status and body (Content-Length or chunked)."""
+    head = await reader.readuntil(b"\r\n\r\n")
+    lines = head.decode("latin-1").split("\r\n")
+    status = int(lines[0].split()[1])
+    headers = {k.strip().lower(): v.strip() for k, _, v in (line.partition(":") for line in lines[1:] if line)}
+    if "content-length" in headers:
+        return status, await reader.readexactly(int(headers["content-length"]))
+    body = bytearray()
+    if headers.get("transfer-encoding", "").lower() == "chunked":
+        while size := int((await reader.readuntil(b"\r\n")).split(b";")[0], 16):
+            body += await reader.readexactly(size)
+            await reader.readexactly(2)
+        await reader.readuntil(b"\r\n")
+    return status, bytes(body)
+
+
+async def _async_client(port: int, cookies: dict[str, str], requests: int, start: asyncio.Event) -> Any:
+    """One signed-in client on its own keep-alive connection: every page in turn, without pause."""
+    targets = {**PAGES, "static_baseline": BASELINE}
+    cookie = "; ".join(f"{k}={v}" for k, v in cookies.items())
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    timings: dict[str, list[float]] = {name: [] for name in targets}
+    errors = dict.fromkeys(targets, 0)
+    await start.wait()
+    for i in range(requests + WARM_UP):
+        for name, path in targets.items():
+            began = time.perf_counter()
+            try:
+                writer.write(f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nCookie: {cookie}\r\n\r\n".encode())
+                status, body = await _read_response(reader)
+                ok = status == 200 and (b"officine-cyber" in body or path == BASELINE)
+            except (OSError, asyncio.IncompleteReadError, ValueError):
+                writer.close()
+                reader, writer = await asyncio.open_connection("127.0.0.1", port)
+                ok = False
+            if i >= WARM_UP:
+                timings[name].append((time.perf_counter() - began) * 1000)
+                errors[name] += 0 if ok else 1
+    writer.close()
+    return timings, errors
+
+
+async def _async_clients(port: int, signed_in: list[dict[str, str]], requests: int) -> tuple[list[Any], float]:
+    start = asyncio.Event()
+    tasks = [asyncio.create_task(_async_client(port, c, requests, start)) for c in signed_in]
+    await asyncio.sleep(0.5)  # every connection open
     began = time.perf_counter()
-    gathered = [results.get(timeout=3600) for _ in procs]
-    wall = time.perf_counter() - began
-    for p in procs:
-        p.join()
+    start.set()
+    gathered = await asyncio.gather(*tasks)
+    return list(gathered), time.perf_counter() - began
+
+
+def time_pages(port: int, clients: int, requests: int, driver: str = "processes", sid: int = 0) -> dict[str, Any]:
+    """`clients` signed-in clients, all at once, each requesting every page in turn. With the
+    "processes" driver each client is its own Python process (20 interpreters competing with the
+    server for the 2 cores); with "asyncio" all clients are coroutines of one process, so the load
+    generator takes far less of the CPU the server needs, as browsers on other machines would."""
+    if driver == "asyncio":
+        signed_in = []
+        for _ in range(clients):
+            conn, cookies = sign_in(port)
+            conn.close()
+            signed_in.append(cookies)
+        cpu = session_cpu_seconds(sid)
+        gathered, wall = asyncio.run(_async_clients(port, signed_in, requests))
+    else:
+        ctx = multiprocessing.get_context("fork")
+        start, results = ctx.Barrier(clients + 1), ctx.Queue()
+        procs = [ctx.Process(target=_client, args=(port, requests, start, results)) for _ in range(clients)]
+        for p in procs:
+            p.start()
+        start.wait()
+        cpu = session_cpu_seconds(sid)
+        began = time.perf_counter()
+        gathered = [results.get(timeout=3600) for _ in procs]
+        wall = time.perf_counter() - began
+        for p in procs:
+            p.join()
     out: dict[str, Any] = {}
     for name in (*PAGES, "static_baseline"):
         values = sorted(v for timings, _ in gathered for v in timings[name])
@@ -325,6 +405,10 @@ def time_pages(port: int, clients: int, requests: int) -> dict[str, Any]:
     floor = out["static_baseline"]["p50_ms"] or 0.1
     for name in PAGES:
         out[name]["p50_vs_static"] = round(out[name]["p50_ms"] / floor, 1)
+    # Load-independent: the server's CPU per request (the pages and the stylesheet, warm-up
+    # rounds included, sign-ins not), whatever else the machine was doing meanwhile.
+    served = clients * (requests + WARM_UP) * (len(PAGES) + 1)
+    out["server_cpu_ms_per_request"] = round((session_cpu_seconds(sid) - cpu) * 1000 / served, 2) if sid else None
     out["pages_per_second"] = round(sum(out[n]["requests"] for n in (*PAGES, "static_baseline")) / wall, 1)
     return out
 
@@ -369,8 +453,11 @@ def run_backend(backend: str, args: argparse.Namespace) -> dict[str, Any]:
                 filled["db_mb"] = round(sum(p.stat().st_size for p in base.glob("officine.db*")) / 1e6)
             result: dict[str, Any] = {"backend": backend, **filled, "sessions_per_page": sessions_per_page(url, base)}
             for processes in args.processes:
-                with server(url, base, processes) as port:
-                    result[f"{processes}_process"] = time_pages(port, args.clients, args.requests)
+                with server(url, base, processes) as (port, sid):
+                    for driver in args.drivers:
+                        suffix = "" if driver == "processes" else f"_{driver}"
+                        timed = time_pages(port, args.clients, args.requests, driver, sid)
+                        result[f"{processes}_process{suffix}"] = timed
             return result
     finally:
         shutil.rmtree(base, ignore_errors=True)
@@ -384,15 +471,28 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=40, help="timed rounds of every page, per client")
     parser.add_argument("--processes", default="1,2", help="server processes to compare, side by side")
     parser.add_argument("--backends", default="sqlite,postgresql")
+    parser.add_argument(
+        "--drivers",
+        default="processes,asyncio",
+        help="load generators: a process per client, or one asyncio process",
+    )
     parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args()
     args.processes = [int(n) for n in args.processes.split(",")]
+    args.drivers = args.drivers.split(",")
     os.environ.setdefault("OFFICINE_DATA_DIR", tempfile.mkdtemp(prefix="officine-bench-data-"))
+    load_before = os.getloadavg()
     runs = [run_backend(b, args) for b in args.backends.split(",")]
+    load_after = os.getloadavg()
     report = {
         "benchmark": "web_latency",
         "date": datetime.now(UTC).isoformat(timespec="seconds"),
-        "machine": {"python": platform.python_version(), "cpus": os.cpu_count(), "platform": platform.platform()},
+        "machine": {
+            "python": platform.python_version(),
+            "cpus": os.cpu_count(),
+            "platform": platform.platform(),
+            "load_average_1_5_15_min": {"before": load_before, "after": load_after},
+        },
         "params": {
             "hours": args.hours,
             "hosts": args.hosts,
@@ -408,11 +508,13 @@ def main() -> None:
         ),
         "runs": runs,
         "goal_met": {
-            f"{r['backend']}, {n} process{'es' if n > 1 else ''}": all(
-                r[f"{n}_process"][name]["p95_ms"] < GOAL_MS and not r[f"{n}_process"][name]["errors"] for name in PAGES
+            f"{r['backend']}, {n} process{'es' if n > 1 else ''}, {d} clients": all(
+                r[key][name]["p95_ms"] < GOAL_MS and not r[key][name]["errors"] for name in PAGES
             )
             for r in runs
             for n in args.processes
+            for d in args.drivers
+            if (key := f"{n}_process" + ("" if d == "processes" else f"_{d}")) in r
         },
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)

@@ -15,7 +15,7 @@ from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from conftest import RootTree
 from helpers import officine
-from test_web_browser import ARGS, CHROMIUM, Server, axe_violations, first_run, menu
+from test_web_browser import ARGS, CHROMIUM, Server, axe_violations, first_run, menu, shot
 from web_helpers import snapshot_file
 
 pytestmark = pytest.mark.browser
@@ -73,6 +73,7 @@ def test_a_workstation_page_then_retiring_it(page: Page, server: Server, tree: R
     expect(page.locator("#collection")).to_contain_text(re.compile(r"collecté le \d\d/\d\d/\d{4} à \d\d:\d\d"))
     expect(page.locator("#to-fix")).to_contain_text("Blocage après plusieurs échecs")
     accessible(page)
+    shot(page, "poste")
 
     page.get_by_text("Retirer ce poste (remplacé, ou importé par erreur)").click()
     page.get_by_label("Pourquoi (facultatif)").fill("Remplacé par le nouveau poste")
@@ -149,6 +150,7 @@ def test_backups_run_and_drilled_from_the_page(page: Page, server: Server, tmp_p
     expect(page.locator("#dest-disque-1 .last-drill")).to_contain_text("20 fichiers restaurés")
     expect(page.locator("#sav-verdicts")).to_contain_text("Restauration d'essai réussie")
     accessible(page)
+    shot(page, "sauvegardes")
 
 
 def test_an_incident_begun_on_the_page_and_continued_on_the_command_line(
@@ -168,6 +170,7 @@ def test_an_incident_begun_on_the_page_and_continued_on_the_command_line(
     step.get_by_role("button", name="C'est fait").click()
     expect(page.locator("#etape-debrancher .step-state")).to_contain_text("par marie : « câble retiré à 9h02 »")
     accessible(page)
+    shot(page, "incident")
 
     script = tmp_path / "suite.yaml"
     script.write_text("by: Paul Martin\nsteps:\n  laisser_allume: fait\n", encoding="utf-8")

@@ -465,3 +465,31 @@ def test_the_chart_has_one_point_per_day_from_audits_of_the_whole_pharmacy(db: P
         with Session(store.engine) as session, session.begin():
             session.execute(update(AuditRow).where(AuditRow.id == audit_id).values(created_at=when))
     assert [(at.day, score, n) for at, score, n in score_series(store)] == [(2, 50, 2), (3, 60, 2)]
+
+
+def test_the_history_and_the_workstations_follow_an_audit_recorded_by_another_process(db: Path) -> None:
+    """The pharmacy keeps the daily points and the collection counts between pages; an audit
+    recorded elsewhere (the command line, another server process) must show at once."""
+    from datetime import UTC, datetime, timedelta
+
+    from officine.services.pharmacy import Pharmacy
+    from officine.store import Store
+
+    def snap(name: str, n: int) -> dict[str, object]:
+        return {
+            "snapshot_id": f"{name}-{n}",
+            "collected_at": (datetime.now(UTC) - timedelta(minutes=10 - n)).isoformat(),
+            "platform": "linux",
+            "mode": "live",
+            "host": {"hostname": name, "machine_id_sha256": name},
+        }
+
+    url = f"sqlite:///{db}"
+    pharmacy, elsewhere = Pharmacy(Store(url)), Store(url)
+    elsewhere.record_audit([snap("a", 0)], {"score": 40, "catalogue_version": "t", "measures": []}, {})
+    since = datetime.now(UTC) - timedelta(days=2)
+    assert [score for _, score, _ in pharmacy.score_series(since)] == [40]
+    assert {w.hostname: w.snapshots for w in pharmacy.workstations()} == {"a": 1}
+    elsewhere.record_audit([snap("a", 1), snap("b", 1)], {"score": 70, "catalogue_version": "t", "measures": []}, {})
+    assert [score for _, score, _ in pharmacy.score_series(since)] == [70]  # the day's last audit
+    assert {w.hostname: w.snapshots for w in pharmacy.workstations()} == {"a": 2, "b": 1}

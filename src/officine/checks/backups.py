@@ -328,7 +328,7 @@ def three_two_one(ctx: CheckContext) -> Outcome:
     if not places - {"pharmacie"}:
         missing.append("aucune copie n'est hors de la pharmacie")
     if missing:
-        return fail("rule_321_missing", missing="; ".join(missing), **values)
+        return fail("rule_321_missing", missing=" ; ".join(missing), **values)
     return passed("rule_321_met", **values)
 
 

@@ -102,6 +102,15 @@ def trend(store: Store, audit_id: int, hostnames: list[str]) -> Trend:
     return Trend(delta, reference, previous, previous_hosts, change)
 
 
+def audits_stamp(store: Store) -> tuple[int, int]:
+    """What changes whenever an audit is recorded: the newest id and the number of audits (the
+    count also catches an older id committed late by another process on PostgreSQL). Audits are
+    never changed or deleted once recorded. Both come from the primary key's index."""
+    with Session(store.engine) as session:
+        newest, count = session.execute(select(func.max(AuditRow.id), func.count(AuditRow.id))).one()
+    return int(newest or 0), int(count or 0)
+
+
 def score_series(store: Store, since: datetime | None = None) -> list[tuple[datetime, int, int]]:
     """One point per day (the day's last scored audit of the whole pharmacy, or of any audit
     when the pharmacy was only ever audited from the command line), with its number of

@@ -100,6 +100,7 @@ class Pharmacy:
         self._memo_lock = threading.Lock()
         self._documents: dict[int, dict[str, Any]] = {}
         self._derived: dict[tuple[int, str], object] = {}
+        self._by_stamp: dict[tuple[tuple[str, object], tuple[int, int]], object] = {}
 
     @classmethod
     def open(cls, store_url: str | None = None, knowledge: Knowledge | None = None) -> Pharmacy:
@@ -263,12 +264,12 @@ class Pharmacy:
             if latest is None:
                 return None
             newest = list(session.scalars(_newest_per_host(SnapshotRow.id)))
+            # A backup run or an incident noted from the command line changes the verdicts too.
+            inputs = self.site_inputs(session)
         fresh = (
             latest.created_at > now - REFRESH_AFTER and latest.assessment.get("evaluated_on") == now.date().isoformat()
         )
         checked = self._checked_at is not None and self._checked_at > now - REFRESH_AFTER
-        # A backup run or an incident noted from the command line changes the verdicts too.
-        inputs = self.site_inputs()
         same_inputs = inputs in (latest.assessment.get(SITE_INPUTS), self._judged_inputs)
         if (fresh or checked or not newest) and _covers(latest, newest) and same_inputs:
             return latest
@@ -276,23 +277,25 @@ class Pharmacy:
         self._checked_at = now
         return self.latest_audit()
 
-    def site_inputs(self) -> str:
+    def site_inputs(self, session: Session | None = None) -> str:
         """A short signature of what the site facts are made of (incident journals, the backup
-        plan and its records): when it changes, the current assessment is judged again."""
+        plan and its records, a password audit recorded from the command line): when it changes,
+        the current assessment is judged again. Read in the caller's database session if given."""
+        if session is None:
+            with Session(self.store.engine) as own:
+                return self.site_inputs(own)
         plan = self.plan_file()
-        with Session(self.store.engine) as session:  # a password audit recorded from the command line
-            parts: list[object] = [incidents.signature(), session.scalar(select(func.max(PasswordAuditRow.id)))]
-        parts.append(registers.signature(self.store))  # a register changed from the command line
+        parts: list[object] = [incidents.signature(), session.scalar(select(func.max(PasswordAuditRow.id)))]
+        parts.append(registers.signature(session))  # a register changed from the command line
         if plan.exists():
             st = plan.stat()
-            with Session(self.store.engine) as session:
-                parts += [
-                    st.st_mtime_ns,
-                    st.st_size,
-                    session.scalar(select(func.max(BackupRunRow.id))),
-                    session.scalar(select(func.max(BackupVerificationRow.id))),
-                    session.scalar(select(func.max(DestinationSightingRow.id))),
-                ]
+            parts += [
+                st.st_mtime_ns,
+                st.st_size,
+                session.scalar(select(func.max(BackupRunRow.id))),
+                session.scalar(select(func.max(BackupVerificationRow.id))),
+                session.scalar(select(func.max(DestinationSightingRow.id))),
+            ]
         return hashlib.sha256(repr(parts).encode()).hexdigest()[:16]
 
     def _latest_snapshot_ids(self) -> list[str]:
@@ -313,7 +316,8 @@ class Pharmacy:
 
     # -- workstations -----------------------------------------------------------------------------
     def workstations(self) -> list[workstations_mod.Workstation]:
-        return workstations_mod.workstations(self.store)
+        counts = self._until_next_audit(("snapshot counts", None), lambda: workstations_mod.snapshot_counts(self.store))
+        return workstations_mod.workstations(self.store, counts)
 
     def workstation(self, host_id: int) -> workstations_mod.Workstation | None:
         return workstations_mod.workstation(self.store, host_id)
@@ -368,7 +372,23 @@ class Pharmacy:
         return history.recent(self.store, limit)
 
     def score_series(self, since: datetime | None = None) -> list[tuple[datetime, int, int]]:
-        return history.score_series(self.store, since)
+        """The history's daily points (ranking a year of hourly audits is most of the history
+        page's work), read again only once an audit was recorded."""
+        return list(self._until_next_audit(("series", since), lambda: history.score_series(self.store, since)))
+
+    def _until_next_audit(self, key: tuple[str, object], compute: Callable[[], T]) -> T:
+        """What only a new audit can change (audits and their snapshots are recorded together
+        and never changed nor deleted): computed again once the audits' stamp moved."""
+        stamped = (key, history.audits_stamp(self.store))
+        with self._memo_lock:
+            found = self._by_stamp.get(stamped)
+        if found is None:
+            found = compute()
+            with self._memo_lock:
+                if len(self._by_stamp) >= 8:
+                    self._by_stamp.pop(next(iter(self._by_stamp)))
+                self._by_stamp[stamped] = found
+        return cast("T", found)
 
     def trend(self, current: CurrentAudit) -> history.Trend:
         names = [str(h.get("hostname")) for h in current.assessment.get("hosts", [])]

@@ -109,11 +109,11 @@ def site_facts(store: Store | None, now: datetime) -> dict[str, Fact]:
     return {FACT: observed(state(store, now))}
 
 
-def signature(store: Store) -> str:
-    """Changes with every register version, breach or questionnaire: the verdicts are judged again."""
-    with Session(store.engine) as session:
-        parts = [
-            session.scalar(select(func.max(RegisterEntryRow.id))),
-            session.scalar(select(func.max(QuestionnaireRow.id))),
-        ]
+def signature(session: Session) -> str:
+    """Changes with every register version, breach or questionnaire: the verdicts are judged again.
+    Read in the caller's database session (the dashboard reads it on every page)."""
+    parts = [
+        session.scalar(select(func.max(RegisterEntryRow.id))),
+        session.scalar(select(func.max(QuestionnaireRow.id))),
+    ]
     return hashlib.sha256(repr([*parts, breaches.signature()]).encode()).hexdigest()[:16]

@@ -99,10 +99,17 @@ def _workstation(h: HostRow, snapshots: int) -> Workstation:
     )
 
 
-def workstations(store: Store) -> list[Workstation]:
-    """Every workstation ever audited: in service first (newest audit first), then retired."""
+def snapshot_counts(store: Store) -> dict[int, int]:
+    """How many collections each workstation has (a scan of the snapshots' host index)."""
     with Session(store.engine) as session:
-        counts = dict(session.execute(select(SnapshotRow.host_id, func.count()).group_by(SnapshotRow.host_id)).all())
+        rows = session.execute(select(SnapshotRow.host_id, func.count()).group_by(SnapshotRow.host_id)).all()
+    return {int(host_id): int(n) for host_id, n in rows}
+
+
+def workstations(store: Store, counts: dict[int, int] | None = None) -> list[Workstation]:
+    """Every workstation ever audited: in service first (newest audit first), then retired."""
+    counts = snapshot_counts(store) if counts is None else counts
+    with Session(store.engine) as session:
         rows = session.scalars(select(HostRow).order_by(HostRow.last_seen.desc())).all()
         found = [_workstation(h, counts.get(h.id, 0)) for h in rows]
     return sorted(found, key=lambda w: w.retired)

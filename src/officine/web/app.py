@@ -19,6 +19,7 @@ from fastapi.templating import Jinja2Templates
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from officine import __version__, dates
+from officine.backup import fr as backup_fr
 from officine.catalogue.loader import Messages
 from officine.services import accounts, sentinel
 from officine.services.accounts import SignedIn
@@ -103,12 +104,7 @@ def _local(value: Any, fmt: str = "%d/%m/%Y à %H:%M") -> str:
 
 
 def _size(value: int | None) -> str:
-    n = float(value or 0)
-    for unit in ("octets", "ko", "Mo", "Go"):
-        if n < 1024 or unit == "Go":
-            return f"{n:.0f} {unit}" if unit in ("octets", "ko") else f"{n:.1f} {unit}".replace(".", ",")
-        n /= 1024
-    return f"{n} Go"
+    return backup_fr.size(int(value or 0))  # the same words as the terminal and the verdicts
 
 
 def create_app(

@@ -161,7 +161,8 @@ def proof(request: Request, proof_id: int) -> Response:
 def history(request: Request, avant: int | None = None, apres: int | None = None) -> Response:
     web = web_of(request)
     user = web.require_user(request)
-    series = web.pharmacy.score_series(datetime.now(UTC) - timedelta(days=HISTORY_DAYS))
+    today = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    series = web.pharmacy.score_series(today - timedelta(days=HISTORY_DAYS))  # whole days: the same all day
     audits = web.pharmacy.recent_audits(60)
     comparison = None
     if len(audits) >= 2:
