@@ -150,3 +150,19 @@ def test_breach_register_shown_and_edited_in_the_chained_journal(client: TestCli
     assert r.status_code == 303
     body = text(client.get("/registres/violations/1"))
     assert "Version 2" in body and "Version 1" in body
+
+
+def test_the_report_pdf_names_the_register_entry(client: TestClient, db: Path) -> None:
+    """The score and the PDF report carry the verdicts read from the registers."""
+    from io import BytesIO
+
+    from pypdf import PdfReader
+
+    lost_on = (date.today() - timedelta(days=2)).isoformat()
+    card = {"titulaire": "Paul Martin", "type": "cps", "etat": "volee", "date_evenement": lost_on}
+    assert post(client, "/registres/cartes", "/registres/cartes", card).status_code == 303
+    report = client.get("/bilan.pdf")
+    assert report.status_code == 200
+    content = " ".join(" ".join((p.extract_text() or "") for p in PdfReader(BytesIO(report.content)).pages).split())
+    assert "Carte n° 1 « Paul Martin » : volée le" in content
+    assert client.get("/bilan.json").json()["score"] is not None
