@@ -12,6 +12,7 @@ def load_checks() -> dict[str, CheckSpec]:
         backups,
         incidents,
         passwords,
+        registers,
         removable,
         sentinel,
         system,

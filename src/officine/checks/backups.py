@@ -13,7 +13,7 @@ from typing import Any
 from officine.backup import fr
 from officine.backup.sources import PROBLEMS
 from officine.catalogue.model import Verdict
-from officine.checks.base import CheckContext, Outcome, check, fail, passed, unknown, warn
+from officine.checks.base import CheckContext, Outcome, check, fail, passed, unknown, warn, worst
 from officine.facts import FactStatus
 
 FACT = "backup.state"
@@ -332,8 +332,38 @@ def three_two_one(ctx: CheckContext) -> Outcome:
     return passed("rule_321_met", **values)
 
 
-@check("SAV-06", reasons=("hds_ok", "cloud_not_hds", "hds_expired", "no_cloud", "no_plan"), scope="site")
+@check(
+    "SAV-06",
+    reasons=(
+        "hds_ok",
+        "cloud_not_hds",
+        "hds_expired",
+        "no_cloud",
+        "no_plan",
+        "provider_not_hds",
+        "provider_hds_no_date",
+        "provider_hds_expired",
+        "provider_hds_soon",
+        "provider_hds_ok",
+    ),
+    scope="site",
+)
 def hds_only(ctx: CheckContext) -> Outcome:
+    """Backups hosted online (the plan) and providers hosting health data (the providers'
+    register): the worst of them. When neither hosts anything, the answer decides."""
+    from officine.checks.registers import hosting_findings  # noqa: PLC0415 - one registry of checks
+
+    backups = _hds_of_backups(ctx)
+    providers = hosting_findings(ctx)
+    if not providers:
+        return backups
+    if backups.reason == "no_plan":  # backups elsewhere cannot be seen: the answer still counts
+        return ctx.with_answer(worst(providers))
+    hosted_backups = backups.reason != "no_cloud"
+    return worst([*(backups.items() if hosted_backups else ()), *providers])
+
+
+def _hds_of_backups(ctx: CheckContext) -> Outcome:
     state = _state(ctx)
     if isinstance(state, Outcome):
         return state

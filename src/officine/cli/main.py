@@ -31,6 +31,8 @@ from officine.cli.fleet import app as fleet_app  # noqa: E402
 from officine.cli.incident import app as incident_app  # noqa: E402
 from officine.cli.mail import app as mail_app  # noqa: E402
 from officine.cli.passwords import app as passwords_app  # noqa: E402
+from officine.cli.registers import app as registers_app  # noqa: E402
+from officine.cli.registers import questionnaire_app  # noqa: E402
 from officine.cli.sentinel import app as sentinel_app  # noqa: E402
 from officine.cli.web import demo, list_accounts, reset_password, serve, setup_code, unlock  # noqa: E402
 
@@ -41,6 +43,8 @@ app.add_typer(sentinel_app, name="sentinel")
 app.add_typer(mail_app, name="courriel")
 app.add_typer(fleet_app, name="fleet")
 app.add_typer(agent_app, name="agent")
+app.add_typer(registers_app, name="registre")
+app.add_typer(questionnaire_app, name="questionnaire")
 app.command()(serve)
 app.command()(demo)
 app.command("setup-code")(setup_code)

@@ -66,16 +66,23 @@ def _from_json(data: Any) -> Breach | None:
     return breach
 
 
-def record(b: Breach, actor: str, anchor: Anchor | None = None) -> tuple[Breach, Appended]:
-    if not b.notified and not b.not_notified_reason.strip():
+def record(
+    b: Breach, actor: str, anchor: Anchor | None = None, *, decision_pending: bool = False
+) -> tuple[Breach, Appended]:
+    """Append a breach (or a new version of one: same id). `decision_pending`: recorded as soon as
+    it is known, the decision to notify the CNIL still to come (within 72 hours)."""
+    if not b.notified and not b.not_notified_reason.strip() and not decision_pending:
         raise UserError(
             "Une violation non notifiée à la CNIL doit dire pourquoi (--raison-non-notification), "
             "par exemple « risque improbable : fichier chiffré, clé non compromise »."
         )
     # Numbered under the register's lock: two people recording at once get two numbers.
     with register_journal(anchor).writing() as writer:
+        known = _latest(writer.entries)
         if b.id is None:
-            b = dataclasses.replace(b, id=max(_latest(writer.entries), default=0) + 1)
+            b = dataclasses.replace(b, id=max(known, default=0) + 1)
+        elif b.id not in known:
+            raise UserError(f"Pas de violation n° {b.id} au registre : rien n'a été noté.")
         appended = writer.append(actor, "breach_recorded", _to_json(b))
     return b, appended
 
@@ -94,3 +101,14 @@ def list_breaches(anchor: Anchor | None = None) -> list[Breach]:
     """The latest version of each breach, in order of entry."""
     latest = _latest(register_journal(anchor).entries())
     return [latest[k] for k in sorted(latest)]
+
+
+def history(number: int, anchor: Anchor | None = None) -> list[tuple[Breach, dict[str, Any]]]:
+    """Every recorded version of one breach, oldest first, each with its journal entry (who, when)."""
+    found = []
+    for entry in register_journal(anchor).entries():
+        if entry.get("action") == "breach_recorded":
+            b = _from_json(entry.get("details"))
+            if b is not None and b.id == number:
+                found.append((b, entry))
+    return found

@@ -29,7 +29,7 @@ from officine.backup.restic import Restic
 from officine.errors import UserError
 from officine.evaluate import Assessment
 from officine.facts import Fact
-from officine.services import history, incidents, site, story
+from officine.services import history, incidents, registers, site, story
 from officine.services import workstations as workstations_mod
 from officine.services.backup import Guardian
 from officine.services.backup import site_facts as backup_site_facts
@@ -112,6 +112,7 @@ class LocalSite:
         plan = self.plan_path or default_plan_path()
         # A password audit recorded from the command line, the incident journals.
         parts: list[object] = [incidents.signature(), session.scalar(select(func.max(PasswordAuditRow.id)))]
+        parts.append(registers.signature(session))  # a register changed from the command line
         if plan.exists():
             st = plan.stat()
             parts += [
@@ -499,6 +500,7 @@ def site_facts(
         **backup_site_facts(store_url, plan_path, now, store),
         **incidents.journal_fact(),
         **password_site_facts(store, now),
+        **registers.site_facts(store, now),
     }
 
 

@@ -33,7 +33,7 @@ ENV_URL = "OFFICINE_DATABASE_URL"
 MIGRATION_LOCK_TIMEOUT_S = 300
 RECORD_ATTEMPTS = 5
 PG_MIGRATION_LOCK = 0x0FF1C1E  # any constant: the advisory lock every officine-cyber process takes
-HEAD_REVISION = "0012"
+HEAD_REVISION = "0013"
 SCHEMA_NAME = re.compile(r"[a-z][a-z0-9_]{0,62}")
 
 

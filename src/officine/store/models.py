@@ -321,3 +321,56 @@ class JobRow(Base):
     hostname: Mapped[str | None] = mapped_column(String(255), nullable=True)
     results: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
     error: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+
+class RegisterEntryRow(Base):
+    """One version of one entry of a register (processings, destructions, CPS cards, providers,
+    expected signing certificates): append-only, the highest version of an entry is its current
+    state, every version keeps who wrote it and when (migration 0011)."""
+
+    __tablename__ = "register_entries"
+    __table_args__ = (UniqueConstraint("register", "number", "version", name="uq_register_entries_version"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    register: Mapped[str] = mapped_column(String(16), index=True)
+    number: Mapped[int] = mapped_column(Integer)  # the entry's number in its register, stable
+    version: Mapped[int] = mapped_column(Integer)  # 1, 2, 3… per entry
+    action: Mapped[str] = mapped_column(String(16))  # proposed, created, updated, reviewed, withdrawn
+    data: Mapped[dict[str, Any]] = mapped_column(JSON)
+    recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    recorded_by: Mapped[str] = mapped_column(String(64))
+
+
+class QuestionnaireRequestRow(Base):
+    """A questionnaire asked of a provider: its one-time link (only the token's SHA-256 is kept),
+    the nonce that binds the signed answer to it, and when it expires or was answered."""
+
+    __tablename__ = "questionnaire_requests"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    provider: Mapped[int] = mapped_column(Integer, index=True)  # number in the providers register
+    nonce: Mapped[str] = mapped_column(String(32), unique=True)
+    token_sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    created_by: Mapped[str] = mapped_column(String(64))
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    answered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    cancelled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+
+class QuestionnaireRow(Base):
+    """A signed questionnaire, accepted after its signature, signer and integrity were verified:
+    the PDF itself as received, and what was read from it."""
+
+    __tablename__ = "questionnaires"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    request_id: Mapped[int] = mapped_column(ForeignKey("questionnaire_requests.id"), unique=True)
+    provider: Mapped[int] = mapped_column(Integer, index=True)
+    pdf: Mapped[bytes] = mapped_column(LargeBinary)
+    sha256: Mapped[str] = mapped_column(String(64))
+    signer: Mapped[str] = mapped_column(String(300))
+    cert_sha256: Mapped[str] = mapped_column(String(64))
+    self_signed: Mapped[int] = mapped_column(Integer)  # 1: a certificate no authority vouches for
+    signed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))  # as the signer's machine said
+    answers: Mapped[dict[str, Any]] = mapped_column(JSON)
+    channel: Mapped[str] = mapped_column(String(8))  # lien (dashboard link) or fichier (offline file)
+    imported_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    imported_by: Mapped[str] = mapped_column(String(64))

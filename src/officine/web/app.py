@@ -120,6 +120,8 @@ def create_app(
         routes_mail,
         routes_pages,
         routes_passwords,
+        routes_questionnaire,
+        routes_registers,
         routes_team,
         routes_workstations,
     )
@@ -162,6 +164,8 @@ def create_app(
     app.include_router(routes_workstations.router)
     app.include_router(routes_backups.router)
     app.include_router(routes_incident.router)
+    app.include_router(routes_registers.router)
+    app.include_router(routes_questionnaire.router)
 
     @app.exception_handler(Redirect)
     async def _redirect(request: Request, exc: Redirect) -> Response:

@@ -64,6 +64,8 @@ WRITE_RULES: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"/incident(/.*)?"), "equipe"),  # anyone on the team starts the reflexes of an attack
     (re.compile(r"/mots-de-passe/(tester|generer)"), "lecture"),  # judges or proposes, records nothing
     (re.compile(r"/courriel/analyser"), "lecture"),  # anyone signed in may check a suspicious e-mail
+    # A destroyed disk, a lost card, a breach: noted by whoever on the team saw it happen.
+    (re.compile(r"/registres/(destructions|cartes|violations)(/[0-9]+)?"), "equipe"),
 )
 
 
