@@ -189,6 +189,7 @@ def _spawn(*args: str) -> pexpect.spawn:
         ["-m", "officine", "incident", *args],
         env={**os.environ, "COLUMNS": "200"},
         encoding="utf-8",
+        use_poll=True,
         timeout=60,
     )
 

@@ -154,7 +154,12 @@ def test_no_password_anywhere_after_a_tester_run_and_an_audit(server: tuple[str,
     # The command: the tester without echo, then an audit whose master password is typed.
     env = {**os.environ, "OFFICINE_DATABASE_URL": url, "COLUMNS": "200"}
     tester = pexpect.spawn(
-        sys.executable, ["-m", "officine", "motdepasse", "tester"], env=env, encoding="utf-8", timeout=120
+        sys.executable,
+        ["-m", "officine", "motdepasse", "tester"],
+        env=env,
+        encoding="utf-8",
+        use_poll=True,
+        timeout=120,
     )
     tester.expect("rien ne s'affiche")
     tester.sendline(TESTED_AT_THE_COMMAND)
@@ -165,7 +170,12 @@ def test_no_password_anywhere_after_a_tester_run_and_an_audit(server: tuple[str,
 
     vault = keepass(tmp_path / "coffre.kdbx")
     audit = pexpect.spawn(
-        sys.executable, ["-m", "officine", "motdepasse", "audit", str(vault)], env=env, encoding="utf-8", timeout=300
+        sys.executable,
+        ["-m", "officine", "motdepasse", "audit", str(vault)],
+        env=env,
+        encoding="utf-8",
+        use_poll=True,
+        timeout=300,
     )
     audit.expect("rien ne s'affiche")
     audit.sendline(MASTER)

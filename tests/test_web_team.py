@@ -213,6 +213,7 @@ def test_a_forgotten_administrator_password_is_reset_on_the_machine(db: Path) ->
         ["-m", "officine", "reset-password", "marie", "--db", url],
         env={**os.environ, "COLUMNS": "200"},
         encoding="utf-8",
+        use_poll=True,
         timeout=60,
     )
     child.expect("Nouveau mot de passe")
@@ -224,7 +225,11 @@ def test_a_forgotten_administrator_password_is_reset_on_the_machine(db: Path) ->
     child.close()
     assert child.exitstatus == 2
     child = pexpect.spawn(
-        sys.executable, ["-m", "officine", "reset-password", "marie", "--db", url], encoding="utf-8", timeout=60
+        sys.executable,
+        ["-m", "officine", "reset-password", "marie", "--db", url],
+        encoding="utf-8",
+        use_poll=True,
+        timeout=60,
     )
     child.expect("Nouveau mot de passe")
     child.sendline(new)

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import hashlib
 import threading
+import weakref
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from functools import lru_cache
 from pathlib import Path, PurePath
 from typing import Any, Protocol, TypeVar, cast
 
@@ -75,15 +76,31 @@ class AuditResult:
     audit_id: int | None
 
 
-@lru_cache(maxsize=64)
+# Stored snapshots with their facts re-derived, per store: tens of milliseconds each, and
+# snapshots never change. Held weakly by store, so a store no longer used (a test's, a fleet
+# pharmacy's) is closed with its connections instead of being kept alive by this cache.
+_SNAPSHOTS: weakref.WeakKeyDictionary[Store, OrderedDict[str, Snapshot]] = weakref.WeakKeyDictionary()
+_SNAPSHOTS_LOCK = threading.Lock()
+SNAPSHOTS_KEPT = 64
+
+
 def _snapshot(store: Store, snapshot_id: str) -> Snapshot:
-    """A stored snapshot with its facts re-derived: tens of milliseconds, and snapshots never change."""
+    with _SNAPSHOTS_LOCK:
+        found = _SNAPSHOTS.get(store, OrderedDict()).get(snapshot_id)
+    if found is not None:
+        return found
     with Session(store.engine) as session:
         row = session.execute(
             select(SnapshotRow.document, SnapshotRow.packed).where(SnapshotRow.id == snapshot_id)
         ).one()
     document = store.snapshot_documents([(snapshot_id, row.document, row.packed)])[snapshot_id]
-    return snapshots_mod.reanalyse(snapshots_mod.parse(document, PurePath("base")))
+    snap = snapshots_mod.reanalyse(snapshots_mod.parse(document, PurePath("base")))
+    with _SNAPSHOTS_LOCK:
+        kept = _SNAPSHOTS.setdefault(store, OrderedDict())
+        kept[snapshot_id] = snap
+        while len(kept) > SNAPSHOTS_KEPT:
+            kept.popitem(last=False)
+    return snap
 
 
 class SiteSource(Protocol):
