@@ -5,6 +5,7 @@ process under memory and time limits, each ending with a verdict or a French ref
 from __future__ import annotations
 
 import base64
+import io
 import os
 from pathlib import Path
 
@@ -197,3 +198,38 @@ def test_a_megabyte_header_line_and_a_million_links(tmp_path: Path) -> None:
     )
     code, out, _ = _bounded(path)
     assert code == 0 and "lien_adresse_ip" in out
+
+
+def _corrupt_deflate(archive: bytes, member: str) -> bytes:
+    """The archive with `member`'s deflate stream starting with a reserved block type: listing
+    works, decompressing raises zlib.error (not a ZIP error), as in a damaged attachment."""
+    import struct
+    import zipfile
+
+    info = zipfile.ZipFile(io.BytesIO(archive)).getinfo(member)
+    name_len, extra_len = struct.unpack_from("<HH", archive, info.header_offset + 26)
+    start = info.header_offset + 30 + name_len + extra_len
+    return archive[:start] + b"\x07" + archive[start + 1 :]
+
+
+@pytest.mark.parametrize(
+    ("filename", "files", "member", "mime"),
+    [
+        (  # an Office document whose relationships do not decompress (found by the fuzzer in CI)
+            "planning.xlsx",
+            {"[Content_Types].xml": b"<Types/>", "_rels/.rels": b"<Relationships>" + b" " * 200 + b"</Relationships>"},
+            "_rels/.rels",
+            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        ),
+        ("ordonnances.zip", {"scan.pdf": b"%PDF-1.7\n" + b"0" * 500}, "scan.pdf", "application/zip"),
+    ],
+)
+def test_an_attachment_whose_compressed_data_is_damaged_gets_a_verdict(
+    filename: str, files: dict[str, bytes], member: str, mime: str
+) -> None:
+    damaged = _corrupt_deflate(zip_of(files), member)
+    mail = message(
+        "Paul <paul@example.net>", "Le planning", "Voici le fichier.", attachments=[(filename, damaged, mime)]
+    )
+    result = analyse_bytes(mail, MailSettings(SERVER))
+    assert result.verdict in ("dangereux", "suspect", "rien_d_anormal")

@@ -9,8 +9,10 @@ message: members looked at, bytes decompressed, nesting depth, and the ratio of 
 from __future__ import annotations
 
 import io
+import lzma
 import struct
 import zipfile
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -43,6 +45,21 @@ def _zip_entry_count(data: bytes) -> int | None:
     return count
 
 
+# What a damaged or hostile ZIP raises while it is listed or a member is decompressed (a corrupt
+# deflate stream raises zlib.error, an LZMA member lzma.LZMAError: neither is an OSError).
+ZIP_ERRORS = (
+    zipfile.BadZipFile,
+    zipfile.LargeZipFile,
+    zlib.error,
+    lzma.LZMAError,
+    OSError,
+    ValueError,
+    EOFError,
+    NotImplementedError,
+    RuntimeError,
+)
+
+
 def inspect_zip(name: str, data: bytes, depth: int, budget: Budget, inspect: Inspect) -> list[Finding]:
     found: list[Finding] = []
     count = _zip_entry_count(data)
@@ -51,7 +68,7 @@ def inspect_zip(name: str, data: bytes, depth: int, budget: Budget, inspect: Ins
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
         infos = archive.infolist()
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError, EOFError, NotImplementedError):
+    except ZIP_ERRORS:
         return [Finding.of("pj_archive_non_inspectee", nom=name, cause="archive endommagée ou d'un format inconnu")]
     encrypted = [i.filename for i in infos if i.flag_bits & 0x1]
     if encrypted:
@@ -99,7 +116,7 @@ def inspect_zip(name: str, data: bytes, depth: int, budget: Budget, inspect: Ins
         try:
             with archive.open(info) as member:
                 content = member.read(MAX_MEMBER_BYTES + 1)  # zipfile stops at the declared size
-        except (zipfile.BadZipFile, OSError, ValueError, EOFError, NotImplementedError, RuntimeError):
+        except ZIP_ERRORS:
             found.append(
                 Finding.of("pj_archive_non_inspectee", nom=name, cause=f"{info.filename} ne se décompresse pas")
             )

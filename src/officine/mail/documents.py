@@ -11,6 +11,7 @@ import warnings
 import zipfile
 import zlib
 
+from officine.mail.archives import ZIP_ERRORS
 from officine.mail.findings import Finding
 
 MAX_PDF_STREAMS = 2000
@@ -107,7 +108,7 @@ def check_ooxml(name: str, data: bytes, archive: zipfile.ZipFile) -> list[Findin
         try:
             with archive.open(info) as fh:
                 rels = fh.read(MAX_RELS_BYTES)
-        except (zipfile.BadZipFile, OSError, ValueError, EOFError, NotImplementedError, RuntimeError):
+        except ZIP_ERRORS:
             continue
         for tag in _EXTERNAL_REL.findall(rels):
             attrs = {k.lower(): v for k, v in _ATTR.findall(tag)}
@@ -164,7 +165,7 @@ def ooxml_archive(data: bytes) -> zipfile.ZipFile | None:
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
         names = {n.lower() for n in archive.namelist()[:5000]}
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError, EOFError, NotImplementedError):
+    except ZIP_ERRORS:
         return None
     if "[content_types].xml" in names or any(n.startswith(("word/", "xl/", "ppt/")) for n in names):
         return archive
